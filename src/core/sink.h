@@ -1,0 +1,82 @@
+#pragma once
+
+// Sink: where batches go. The engine owns retries and commits; a sink only says
+// what happened to one push.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/entry.h"
+#include "core/status.h"
+
+namespace forcepipe {
+
+class CheckpointStore;
+
+// One entry a sink could never accept, by its index in Batch::entries.
+struct Rejection {
+  size_t index = 0;
+  std::string reason;
+};
+
+// The outcome of Sink::Push.
+//   kOk        every entry was delivered.
+//   kRetryable nothing (new) was delivered; push the same batch again, not
+//              before `after` when it is non-zero.
+//   kPermanent every entry was delivered except those in `rejected`, which
+//              never will be; the engine drops and counts exactly those.
+struct PushOutcome {
+  enum class Kind { kOk, kRetryable, kPermanent };
+  Kind kind = Kind::kOk;
+  Duration after{0};
+  std::string reason;               // why, for kRetryable (logged and counted)
+  std::vector<Rejection> rejected;  // for kPermanent
+
+  static PushOutcome Ok() { return {}; }
+  static PushOutcome Retryable(std::string why, Duration after = Duration{0}) {
+    PushOutcome o;
+    o.kind = Kind::kRetryable;
+    o.reason = std::move(why);
+    o.after = after;
+    return o;
+  }
+  static PushOutcome Permanent(std::vector<Rejection> rejected) {
+    PushOutcome o;
+    o.kind = Kind::kPermanent;
+    o.rejected = std::move(rejected);
+    return o;
+  }
+};
+
+// Thread safety: Push may be called from up to max_in_flight() threads at once;
+// Start and Stop are called once each from the engine's thread.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // The registered kind, e.g. "jsonl", "loki", "sql".
+  virtual std::string_view kind() const = 0;
+
+  // Connects and validates. A non-OK status is a startup error.
+  virtual Status Start() { return Status::Ok(); }
+
+  // Delivers `batch` (never empty of entries unless checkpoint_store() is
+  // non-null, in which case an entry-less batch carries checkpoints only).
+  virtual PushOutcome Push(const Batch& batch) = 0;
+
+  // Flushes and releases resources. No Push follows.
+  virtual void Stop() {}
+
+  // The most concurrent Push calls this sink supports.
+  virtual int max_in_flight() const { return 1; }
+
+  // A transactional sink returns the store it commits Batch::checkpoints to in
+  // the same transaction as the entries (effectively-once). The engine then
+  // does not commit those checkpoints separately. Owned by the sink.
+  virtual CheckpointStore* checkpoint_store() { return nullptr; }
+};
+
+}  // namespace forcepipe

@@ -1,0 +1,58 @@
+#pragma once
+
+// Source: produces Entries into its lane until stopped, resuming from its
+// checkpoint keys.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/entry.h"
+#include "core/status.h"
+
+namespace forcepipe {
+
+// Streaming (Pub/Sub: latency matters) or bulk (polling, EventLogFile, ApexLog:
+// volume matters). Each lane has its own queue so a backfill never delays live
+// events.
+enum class LaneKind { kStreaming, kBulk };
+
+std::string_view LaneKindName(LaneKind lane);
+
+// What the engine gives a running source. Thread safety: all methods may be
+// called from the source's threads concurrently.
+class SourceContext {
+ public:
+  virtual ~SourceContext() = default;
+
+  // Hands `entry` to the lane. Blocks while the lane is full (backpressure).
+  // Returns false, without taking the entry, once the source is stopping.
+  virtual bool Emit(Entry entry) = 0;
+
+  // True once the source was asked to stop.
+  virtual bool stopping() const = 0;
+
+  // Waits up to `d` or until stopping. Returns false when stopping.
+  virtual bool WaitFor(Duration d) = 0;
+
+  // The committed position for `key`, or nullopt when none.
+  virtual Result<std::optional<std::string>> LoadCheckpoint(std::string_view key) = 0;
+
+  virtual const Clock& clock() const = 0;
+};
+
+// Lifecycle: the engine calls Run once on a thread of its own; Run returns when
+// the source is finished (a finite source) or ctx.stopping() becomes true. Stop
+// may be called from another thread to interrupt blocking I/O.
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual std::string_view kind() const = 0;
+  virtual const std::string& name() const = 0;
+  virtual LaneKind lane() const = 0;
+  virtual Status Run(SourceContext& ctx) = 0;
+  virtual void Stop() {}
+};
+
+}  // namespace forcepipe
