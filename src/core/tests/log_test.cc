@@ -1,0 +1,22 @@
+#include "core/log.h"
+
+#include <gtest/gtest.h>
+
+namespace forcepipe::log {
+namespace {
+
+TEST(Redact, ReplacesEveryRegisteredSecret) {
+  RegisterSecret("s3cr3t-token-value");
+  RegisterSecret("abc");  // too short: ignored
+  EXPECT_EQ(Redact("token=s3cr3t-token-value and again s3cr3t-token-value"), "token=*** and again ***");
+  EXPECT_EQ(Redact("abc stays"), "abc stays");
+}
+
+TEST(AppendJsonEscaped, EscapesControlCharacters) {
+  std::string out;
+  AppendJsonEscaped(out, std::string("a\"b\\c\nd\x01", 8));
+  EXPECT_EQ(out, "a\\\"b\\\\c\\nd\\u0001");
+}
+
+}  // namespace
+}  // namespace forcepipe::log

@@ -1,0 +1,192 @@
+#include "pipeline/engine.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/log.h"
+
+namespace forcepipe {
+
+class Engine::Context final : public SourceContext {
+ public:
+  Context(Engine* engine, Lane* lane, SourceStatus* status) : engine_(engine), lane_(lane), status_(status) {}
+
+  bool Emit(Entry entry) override {
+    int64_t ts = entry.timestamp_ns;
+    bool real = !entry.checkpoint_only;
+    if (!lane_->Push(std::move(entry), [this] { return stopping(); })) return false;
+    if (real) {
+      status_->emitted.fetch_add(1, std::memory_order_relaxed);
+      status_->last_event_unix_ns.store(ts, std::memory_order_relaxed);
+    }
+    return true;
+  }
+  bool stopping() const override { return engine_->stop_requested_.load(); }
+  bool WaitFor(Duration d) override {
+    std::unique_lock<std::mutex> l(engine_->mu_);
+    engine_->cv_.wait_for(l, d, [&] { return stopping(); });
+    return !stopping();
+  }
+  Result<std::optional<std::string>> LoadCheckpoint(std::string_view key) override {
+    return engine_->store_->Load(key);
+  }
+  const Clock& clock() const override { return *engine_->clock_; }
+
+ private:
+  Engine* engine_;
+  Lane* lane_;
+  SourceStatus* status_;
+};
+
+Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sources, std::unique_ptr<Sink> sink,
+               std::unique_ptr<CheckpointStore> store, const Clock* clock, Coordinator* coordinator)
+    : options_(std::move(options)),
+      sources_(std::move(sources)),
+      sink_(std::move(sink)),
+      owned_store_(std::move(store)),
+      store_(sink_->checkpoint_store() ? sink_->checkpoint_store() : owned_store_.get()),
+      clock_(clock),
+      coordinator_(coordinator) {
+  // A transactional sink commits checkpoints itself; the tracker only orders.
+  CheckpointStore* commit_to = sink_->checkpoint_store() ? nullptr : store_;
+  std::function<Result<uint64_t>()> epoch;
+  if (coordinator_) epoch = [c = coordinator_] { return c->Fence(); };
+  streaming_tracker_ = std::make_unique<CommitTracker>(commit_to, epoch);
+  bulk_tracker_ = std::make_unique<CommitTracker>(commit_to, epoch);
+  auto drop = [this](const Entry& e, const std::string& why) { OnDrop(e, why); };
+  auto make_lane = [&](LaneKind kind, LaneOptions o, CommitTracker* tracker) {
+    // A transactional sink writes checkpoints with the data: one push at a time
+    // keeps its commits in production order.
+    if (sink_->checkpoint_store()) o.max_in_flight = 1;
+    o.max_in_flight = std::min(o.max_in_flight, std::max(1, sink_->max_in_flight()));
+    return std::make_unique<Lane>(kind, o, sink_.get(), tracker, clock_, drop);
+  };
+  streaming_ = make_lane(LaneKind::kStreaming, options_.streaming, streaming_tracker_.get());
+  bulk_ = make_lane(LaneKind::kBulk, options_.bulk, bulk_tracker_.get());
+  for (auto& s : sources_) {
+    auto st = std::make_unique<SourceStatus>();
+    st->name = s->name();
+    st->kind = std::string(s->kind());
+    st->lane = s->lane();
+    Lane* lane = s->lane() == LaneKind::kStreaming ? streaming_.get() : bulk_.get();
+    contexts_.push_back(std::make_unique<Context>(this, lane, st.get()));
+    source_status_.push_back(std::move(st));
+  }
+}
+
+Engine::~Engine() {
+  RequestStop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+CheckpointMap Engine::committed() const {
+  CheckpointMap m = streaming_tracker_->committed();
+  for (auto& [k, v] : bulk_tracker_->committed()) m[k] = v;
+  return m;
+}
+
+const Lane* Engine::lane(LaneKind kind) const {
+  return kind == LaneKind::kStreaming ? streaming_.get() : bulk_.get();
+}
+
+void Engine::RequestStop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+  if (streaming_) streaming_->WakeProducers();
+  if (bulk_) bulk_->WakeProducers();
+}
+
+void Engine::RunSource(size_t index) {
+  SourceStatus* st = source_status_[index].get();
+  st->running = true;
+  Status s = sources_[index]->Run(*contexts_[index]);
+  st->running = false;
+  std::lock_guard<std::mutex> l(mu_);
+  if (!s.ok()) {
+    st->error = s.ToString();
+    log::Get("pipeline")->error("source {} failed: {}", st->name, s.ToString());
+    if (first_error_.ok()) first_error_ = s.WithContext("source " + st->name);
+    stop_requested_ = true;
+  }
+  ++sources_finished_;
+  cv_.notify_all();
+}
+
+void Engine::OnDrop(const Entry& entry, const std::string& reason) {
+  if (options_.dead_letter_path.empty()) return;
+  std::string line = "{\"ts_ns\":" + std::to_string(clock_->NowUnixNanos()) + ",\"sink\":\"";
+  log::AppendJsonEscaped(line, sink_->kind());
+  line += "\",\"reason\":\"";
+  log::AppendJsonEscaped(line, reason);
+  line += "\",\"key\":\"";
+  log::AppendJsonEscaped(line, entry.checkpoint.key);
+  line += "\",\"position\":\"";
+  log::AppendJsonEscaped(line, entry.checkpoint.value);
+  line += "\",\"line\":\"";
+  log::AppendJsonEscaped(line, log::Redact(entry.line));
+  line += "\"}\n";
+  std::lock_guard<std::mutex> l(drop_mu_);
+  std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);
+  out << line;
+  if (!out) log::Get("pipeline")->error("cannot write dead letter file {}", options_.dead_letter_path);
+}
+
+Status Engine::Run() {
+  auto log = log::Get("pipeline");
+  if (!store_) return Status::FailedPrecondition("no checkpoint store configured");
+  FP_RETURN_IF_ERROR(sink_->Start().WithContext(std::string("sink ") + std::string(sink_->kind())));
+  streaming_->Start();
+  bulk_->Start();
+  for (size_t i = 0; i < sources_.size(); ++i) threads_.emplace_back([this, i] { RunSource(i); });
+  log->info("running: {} source(s) into sink {}", sources_.size(), sink_->kind());
+
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return stop_requested_.load() || sources_finished_ == sources_.size(); });
+  }
+  SteadyTime deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.shutdown_grace);
+  bool all_finished;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    all_finished = sources_finished_ == sources_.size();
+  }
+  if (all_finished) {
+    log->info("all sources finished; draining");
+  } else {
+    log->info("stopping: draining within {}s",
+              std::chrono::duration_cast<std::chrono::seconds>(options_.shutdown_grace).count());
+  }
+  RequestStop();
+  for (auto& s : sources_) s->Stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+
+  streaming_->Close();
+  bulk_->Close();
+  bool drained = streaming_->WaitDrained(deadline) && bulk_->WaitDrained(deadline);
+  if (!drained) {
+    log->warn("shutdown grace expired: abandoning undelivered batches (they will be re-read on restart)");
+    streaming_->Abort();
+    bulk_->Abort();
+  }
+  streaming_->Join();
+  bulk_->Join();
+  for (CommitTracker* t : {streaming_tracker_.get(), bulk_tracker_.get()}) {
+    Status flush = t->Flush();
+    if (!flush.ok()) log->error("final checkpoint commit failed: {}", flush.ToString());
+  }
+  sink_->Stop();
+  log->info("stopped; delivered {} entries, dropped {}",
+            streaming_->stats().entries_delivered + bulk_->stats().entries_delivered,
+            streaming_->stats().entries_dropped + bulk_->stats().entries_dropped);
+  std::lock_guard<std::mutex> l(mu_);
+  return first_error_;
+}
+
+}  // namespace forcepipe

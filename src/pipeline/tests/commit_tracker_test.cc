@@ -1,0 +1,63 @@
+#include "pipeline/commit_tracker.h"
+
+#include <gtest/gtest.h>
+
+#include "testing/fakes.h"
+
+namespace forcepipe {
+namespace {
+
+TEST(CommitTracker, CommitsOnlyInProductionOrder) {
+  testing::FakeCheckpointStore store;
+  CommitTracker t(&store);
+  t.Register(1, {{"a", "1"}});
+  t.Register(2, {{"a", "2"}, {"b", "1"}});
+  ASSERT_TRUE(t.Complete(2, true).ok());
+  EXPECT_TRUE(store.values().empty()) << "batch 2 must wait for batch 1";
+  ASSERT_TRUE(t.Complete(1, true).ok());
+  EXPECT_EQ(store.values(), (CheckpointMap{{"a", "2"}, {"b", "1"}}));
+  // Both batches merged into one store call.
+  EXPECT_EQ(store.commit_log().size(), 1u);
+  EXPECT_EQ(t.pending(), 0u);
+}
+
+TEST(CommitTracker, AbandonedBatchBlocksLaterCommitsOnItsKeysOnly) {
+  testing::FakeCheckpointStore store;
+  CommitTracker t(&store);
+  t.Register(1, {{"a", "1"}});
+  t.Register(2, {{"a", "2"}, {"b", "5"}});
+  t.Register(3, {{"a", "3"}});
+  ASSERT_TRUE(t.Complete(1, false).ok());  // abandoned
+  ASSERT_TRUE(t.Complete(2, true).ok());
+  ASSERT_TRUE(t.Complete(3, true).ok());
+  EXPECT_EQ(store.values(), (CheckpointMap{{"b", "5"}}));
+  EXPECT_EQ(t.blocked_keys(), (std::set<std::string>{"a"}));
+}
+
+TEST(CommitTracker, FailedCommitIsRetriedWithTheNext) {
+  testing::FakeCheckpointStore store;
+  CommitTracker t(&store);
+  store.FailNextCommit(Status::IOError("disk full"));
+  t.Register(1, {{"a", "1"}});
+  t.Register(2, {{"b", "1"}});
+  EXPECT_EQ(t.Complete(1, true).code(), StatusCode::kIOError);
+  EXPECT_TRUE(store.values().empty());
+  ASSERT_TRUE(t.Complete(2, true).ok());
+  EXPECT_EQ(store.values(), (CheckpointMap{{"a", "1"}, {"b", "1"}}));
+  EXPECT_EQ(t.commit_failures(), 1u);
+}
+
+TEST(CommitTracker, FencingEpochIsPassedAndEnforced) {
+  testing::FakeCheckpointStore store;
+  uint64_t epoch = 5;
+  CommitTracker t(&store, [&]() -> Result<uint64_t> { return epoch; });
+  t.Register(1, {{"a", "1"}});
+  ASSERT_TRUE(t.Complete(1, true).ok());
+  epoch = 4;  // a deposed leader
+  t.Register(2, {{"a", "2"}});
+  EXPECT_EQ(t.Complete(2, true).code(), StatusCode::kFenced);
+  EXPECT_EQ(store.values().at("a"), "1");
+}
+
+}  // namespace
+}  // namespace forcepipe
