@@ -1,0 +1,62 @@
+#pragma once
+
+// The composition root: turns one YAML config into a running Engine through the
+// registry of factories. The only place that knows every component.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/node.h"
+#include "config/registry.h"
+#include "core/checkpoint_store.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "pipeline/engine.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace forcepipe::app {
+
+// Registers every built-in source, sink and checkpoint store kind.
+Status RegisterBuiltins(Registry& registry);
+
+// A config with every section validated against its kind's option table.
+struct LoadedConfig {
+  template <typename T>
+  struct Instance {
+    std::string name;
+    std::string path;              // e.g. "sinks.out"
+    const Factory<T>* factory = nullptr;
+    config::Node node;
+  };
+
+  std::string file;                // where it was read from ("" for text)
+  config::Node top;                // data_dir, pipeline
+  std::vector<Instance<Source>> sources;
+  Instance<Sink> sink;
+  bool has_checkpoint = false;     // false: the sink is the checkpoint store
+  Instance<CheckpointStore> checkpoint;
+  std::vector<std::unique_ptr<config::OptionTable>> tables;  // owned tables the nodes point into
+};
+
+// Validates `root`. Errors name the full path. Every secret value found is
+// registered with the log redactor.
+Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const Registry& registry,
+                                                 const config::Environment& env = config::Environment::Process());
+Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path, const Registry& registry);
+
+// Builds the engine (sources, sink, checkpoint store) from a loaded config.
+Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& config, const Clock* clock = Clock::Real());
+
+// Opens the checkpoint store the config's pipeline commits to (the sink's own
+// when it is transactional), for `forcepipe state`.
+Result<std::shared_ptr<CheckpointStore>> OpenCheckpointStore(const LoadedConfig& config);
+
+// A complete, commented example config: a runnable synthetic -> jsonl pipeline
+// followed by every registered kind's options.
+std::string RenderExampleConfig(const Registry& registry);
+
+}  // namespace forcepipe::app
