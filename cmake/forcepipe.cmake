@@ -13,6 +13,9 @@ endfunction()
 # A GoogleTest binary registered with ctest as one test. Label `unit` tests are
 # the ones CI also runs under ASan+UBSan; `integration` tests use real servers.
 function(forcepipe_test)
+  if(NOT FORCEPIPE_TESTS)
+    return()
+  endif()
   cmake_parse_arguments(A "" "NAME;TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT A_LABELS)
     set(A_LABELS unit)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up everything `forcepipe demo` needs on a fresh Debian 12 machine and runs it.
+#   bash scripts/demo.sh [demo flags, e.g. --duration 30s]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --runtime
+cmake --preset release >/dev/null
+cmake --build --preset release --target forcepipe
+exec ./build/release/src/cli/forcepipe demo "$@"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh Debian 12 machine and runs the whole suite:
+#   1. release build, every test (unit, integration with real servers, process tests) via ctest;
+#   2. asan-ubsan build, the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. libFuzzer targets built with clang and run briefly.
+# Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+jobs=${FORCEPIPE_JOBS:-2}
+fuzz_seconds=${FORCEPIPE_FUZZ_SECONDS:-30}
+
+echo "== release build"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+echo "== release: all tests"
+ctest --preset release -j "$jobs" --timeout 900
+
+echo "== asan-ubsan build"
+cmake --preset asan-ubsan >/dev/null
+cmake --build --preset asan-ubsan -j "$jobs"
+echo "== asan-ubsan: unit tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  FORCEPIPE_PROPERTY_SEEDS=300 ctest --preset asan-ubsan -j "$jobs" --timeout 900
+
+if [[ -f fuzz/CMakeLists.txt ]]; then
+  echo "== fuzz: build and run each target for ${fuzz_seconds}s"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$jobs"
+  bash fuzz/run.sh build/fuzz "$fuzz_seconds"
+fi
+echo "== all test stages passed"
