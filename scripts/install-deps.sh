@@ -12,12 +12,12 @@ build_pkgs=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libgrpc-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   libsnappy-dev zlib1g-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libssl-dev
-  libsqlite3-dev libpq-dev libmariadb-dev
+  libsqlite3-dev libpq-dev libmariadb-dev prometheus-cpp-dev
 )
 test_pkgs=(
   clang libclang-rt-14-dev clang-format
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libavro-dev sqlite3 postgresql mariadb-server curl python3 procps
+  libavro-dev sqlite3 postgresql mariadb-server prometheus curl python3 procps
 )
 
 pkgs=("${build_pkgs[@]}")

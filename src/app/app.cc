@@ -6,6 +6,7 @@
 
 #include "config/loader.h"
 #include "core/log.h"
+#include "server/server.h"
 #include "sources/synthetic/synthetic_source.h"
 #ifdef FORCEPIPE_WITH_CHECKPOINT
 #include "checkpoint/factories.h"
@@ -45,6 +46,8 @@ const OptionTable kTop = {
     {.key = "data_dir", .type = OptionType::kString, .default_value = "forcepipe-data",
      .description = "where forcepipe keeps local files (dead letters)"},
     {.key = "pipeline", .type = OptionType::kSection, .description = "queues and shutdown", .section = &kPipeline},
+    {.key = "server", .type = OptionType::kSection, .description = "the HTTP server: /metrics, /healthz, /readyz, /status",
+     .section = &server::ServerOptionTable()},
 };
 const OptionTable kBatch = {
     {.key = "max_entries", .type = OptionType::kInt, .default_value = "1000",
@@ -272,6 +275,20 @@ Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& c, const Clock* 
   o.bulk = LaneFrom(p.GetSection("bulk"), c.sink.node, 2);
   o.dead_letter_path = (std::filesystem::path(data_dir) / "dead-letters.jsonl").string();
   return std::make_unique<Engine>(std::move(o), std::move(sources), std::move(sink), std::move(store), clock);
+}
+
+Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c, const Engine& engine,
+                                                         const std::string& version) {
+  const config::Node& n = c.top.GetSection("server");
+  if (!n.GetBool("enabled")) return std::unique_ptr<server::StatusServer>();
+  server::ServerOptions o;
+  o.listen = n.GetString("listen");
+  o.auth_token = n.GetString("auth_token");
+  o.sink_failing_threshold = n.GetDuration("sink_failing_threshold");
+  o.version = version;
+  auto s = std::make_unique<server::StatusServer>(o, &engine);
+  FP_RETURN_IF_ERROR(s->Start());
+  return s;
 }
 
 Result<std::shared_ptr<CheckpointStore>> OpenCheckpointStore(const LoadedConfig& c) {

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "pipeline/engine.h"
+#include "server/server.h"
 
 namespace YAML {
 class Node;
@@ -50,6 +51,11 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path, co
 
 // Builds the engine (sources, sink, checkpoint store) from a loaded config.
 Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& config, const Clock* clock = Clock::Real());
+
+// Starts the status/metrics server for `engine` when the config enables it
+// (returns null when disabled). The server must be stopped before the engine dies.
+Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& config, const Engine& engine,
+                                                         const std::string& version);
 
 // Opens the checkpoint store the config's pipeline commits to (the sink's own
 // when it is transactional), for `forcepipe state`.

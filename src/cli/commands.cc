@@ -82,13 +82,20 @@ Result<std::unique_ptr<app::LoadedConfig>> Load(const std::string& file) {
   return app::LoadConfigFile(file, Builtins());
 }
 
-int RunEngine(const app::LoadedConfig& c, const std::function<void(Engine&, std::atomic<bool>&)>& observer) {
+int RunEngine(const app::LoadedConfig& c, const std::function<void(Engine&, std::atomic<bool>&)>& observer,
+              const std::function<void(const std::string&)>& on_server = nullptr) {
   auto engine = app::BuildEngine(c);
   if (!engine.ok()) {
     PrintError("startup", engine.status());
     return engine.status().code() == StatusCode::kInvalidArgument ? kConfig : kRuntime;
   }
   Engine& e = **engine;
+  auto server = app::StartServer(c, e, kVersion);
+  if (!server.ok()) {
+    PrintError("startup", server.status());
+    return kRuntime;
+  }
+  if (*server && on_server) on_server((*server)->base_url());
   SignalWatcher signals([&] { e.RequestStop(); });
   std::atomic<bool> finished{false};
   std::thread obs;
@@ -96,6 +103,7 @@ int RunEngine(const app::LoadedConfig& c, const std::function<void(Engine&, std:
   Status s = e.Run();
   finished = true;
   if (obs.joinable()) obs.join();
+  if (*server) (*server)->Stop();
   if (!s.ok()) {
     PrintError("run failed", s);
     return kRuntime;
@@ -237,7 +245,8 @@ int Demo(const Options& o) {
         << "checkpoint:\n  type: file\n  path: " << (dir / "checkpoints.json").string() << "\n"
         << "sources:\n  demo:\n    type: synthetic\n    rate: " << o.rate << "\n    keys: 4\n    entry_size: 300\n"
         << "sinks:\n  events:\n    type: jsonl\n    path: " << out_path << "\n"
-        << "    batch: {max_entries: 500, interval: 250ms}\n";
+        << "    batch: {max_entries: 500, interval: 250ms}\n"
+        << "server:\n  listen: " << o.listen << "\n";
   }
   std::fprintf(stderr,
                "forcepipe demo: synthetic events -> %s\n"
@@ -275,7 +284,7 @@ int Demo(const Options& o) {
                    e.lane(LaneKind::kStreaming)->queued_entries(), committed.size(), tty ? "   " : "\n");
     }
     total = e.lane(LaneKind::kStreaming)->stats().entries_delivered.load();
-  });
+  }, [&](const std::string& url) { std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(), url.c_str()); });
   if (tty) std::fputs("\n", stderr);
   std::fprintf(stderr,
                "\nforcepipe demo: delivered %llu events this run.\n"

@@ -18,6 +18,7 @@ struct Options {
   std::string duration;
   std::string demo_dir = "forcepipe-demo";
   double rate = 2000;
+  std::string listen = "127.0.0.1:8080";
   // Optional commands (emulator, history, ...) keep their flags here.
   std::string grpc_listen = "127.0.0.1:0";
   std::string http_listen = "127.0.0.1:0";

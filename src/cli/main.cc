@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   demo->add_option("--duration", o.duration, "stop after this long (e.g. 30s); default: until Ctrl-C");
   demo->add_option("--dir", o.demo_dir, "where the demo keeps its files");
   demo->add_option("--rate", o.rate, "events per second");
+  demo->add_option("--listen", o.listen, "status page address (port 0 picks a free one)");
 
   cli::AddOptionalCommands(cli, o);
 

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <mutex>
 #include <shared_mutex>
+#include <deque>
 #include <vector>
 
 namespace forcepipe::log {
@@ -23,6 +24,16 @@ std::vector<std::string>& Secrets() {
 }
 
 std::atomic<Format> g_format{Format::kText};
+
+std::mutex& RecentMu() {
+  static std::mutex mu;
+  return mu;
+}
+std::deque<RecentMessage>& RecentRing() {
+  static std::deque<RecentMessage> ring;
+  return ring;
+}
+constexpr size_t kRecentMax = 50;
 
 class Formatter final : public spdlog::formatter {
  public:
@@ -55,6 +66,13 @@ class Formatter final : public spdlog::formatter {
       line = std::string(ts) + " " + std::string(level) + " [" + std::string(name) + "] " + text + "\n";
     }
     dest.append(line.data(), line.data() + line.size());
+    if (msg.level >= spdlog::level::warn) {
+      std::lock_guard<std::mutex> l(RecentMu());
+      auto& ring = RecentRing();
+      ring.push_back({std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count(),
+                      std::string(level), std::string(name), std::move(text)});
+      if (ring.size() > kRecentMax) ring.pop_front();
+    }
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<Formatter>(); }
 };
@@ -113,6 +131,11 @@ std::string Redact(std::string_view text) {
     }
   }
   return out;
+}
+
+std::vector<RecentMessage> Recent() {
+  std::lock_guard<std::mutex> l(RecentMu());
+  return {RecentRing().begin(), RecentRing().end()};
 }
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace forcepipe::log {
 
@@ -29,6 +30,15 @@ void RegisterSecret(std::string_view secret);
 
 // Returns `text` with every registered secret replaced by "***".
 std::string Redact(std::string_view text);
+
+// The most recent warnings and errors (redacted), oldest first, for /status.
+struct RecentMessage {
+  int64_t unix_ms;
+  std::string level;
+  std::string component;
+  std::string text;
+};
+std::vector<RecentMessage> Recent();
 
 // Escapes `s` as the body of a JSON string (no quotes added).
 void AppendJsonEscaped(std::string& out, std::string_view s);

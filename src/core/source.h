@@ -40,6 +40,11 @@ class SourceContext {
   virtual Result<std::optional<std::string>> LoadCheckpoint(std::string_view key) = 0;
 
   virtual const Clock& clock() const = 0;
+
+  // Reports a problem that makes the pipeline not ready (e.g. "auth failing
+  // for org acme: invalid_grant"), or "" once healthy again. Shown on /readyz
+  // and /status.
+  virtual void SetHealth(std::string_view problem) {}
 };
 
 // Lifecycle: the engine calls Run once on a thread of its own; Run returns when

@@ -31,6 +31,10 @@ class Engine::Context final : public SourceContext {
     return engine_->store_->Load(key);
   }
   const Clock& clock() const override { return *engine_->clock_; }
+  void SetHealth(std::string_view problem) override {
+    std::lock_guard<std::mutex> l(engine_->mu_);
+    status_->health = std::string(problem);
+  }
 
  private:
   Engine* engine_;
@@ -79,6 +83,11 @@ Engine::~Engine() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+}
+
+std::pair<std::string, std::string> Engine::SourceProblems(size_t i) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return {source_status_[i]->error, source_status_[i]->health};
 }
 
 CheckpointMap Engine::committed() const {
@@ -133,6 +142,8 @@ void Engine::OnDrop(const Entry& entry, const std::string& reason) {
   std::lock_guard<std::mutex> l(drop_mu_);
   std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);
   out << line;
+  out.flush();
+  if (out) dead_letters_.fetch_add(1);
   if (!out) log::Get("pipeline")->error("cannot write dead letter file {}", options_.dead_letter_path);
 }
 
@@ -142,6 +153,7 @@ Status Engine::Run() {
   FP_RETURN_IF_ERROR(sink_->Start().WithContext(std::string("sink ") + std::string(sink_->kind())));
   streaming_->Start();
   bulk_->Start();
+  running_ = true;
   for (size_t i = 0; i < sources_.size(); ++i) threads_.emplace_back([this, i] { RunSource(i); });
   log->info("running: {} source(s) into sink {}", sources_.size(), sink_->kind());
 
@@ -182,6 +194,7 @@ Status Engine::Run() {
     if (!flush.ok()) log->error("final checkpoint commit failed: {}", flush.ToString());
   }
   sink_->Stop();
+  running_ = false;
   log->info("stopped; delivered {} entries, dropped {}",
             streaming_->stats().entries_delivered + bulk_->stats().entries_delivered,
             streaming_->stats().entries_dropped + bulk_->stats().entries_dropped);

@@ -43,7 +43,8 @@ struct SourceStatus {
   std::atomic<uint64_t> emitted{0};
   std::atomic<int64_t> last_event_unix_ns{0};
   std::atomic<bool> running{false};
-  std::string error;  // guarded by the engine's mutex
+  std::string error;   // guarded by the engine's mutex
+  std::string health;  // "" when healthy; guarded by the engine's mutex
 };
 
 class Engine {
@@ -67,6 +68,11 @@ class Engine {
   CheckpointMap committed() const;
   const std::vector<std::unique_ptr<SourceStatus>>& source_status() const { return source_status_; }
   const Sink* sink() const { return sink_.get(); }
+  // Error and health texts of source `i`, read under the engine's lock.
+  std::pair<std::string, std::string> SourceProblems(size_t i) const;
+  bool running() const { return running_.load(); }
+  uint64_t dead_letters() const { return dead_letters_.load(); }
+  bool stop_requested() const { return stop_requested_.load(); }
 
  private:
   class Context;
@@ -90,8 +96,10 @@ class Engine {
   std::vector<std::unique_ptr<Context>> contexts_;
   std::vector<std::thread> threads_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
+  std::atomic<bool> running_{false};
+  std::atomic<uint64_t> dead_letters_{0};
   std::atomic<bool> stop_requested_{false};
   size_t sources_finished_ = 0;
   Status first_error_;

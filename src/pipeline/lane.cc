@@ -128,15 +128,19 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
       std::lock_guard<std::mutex> l(mu_);
       if (aborted_) return false;
     }
+    auto t0 = std::chrono::steady_clock::now();
     PushOutcome out = sink_->Push(batch);
+    stats_.push_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     switch (out.kind) {
       case PushOutcome::Kind::kOk:
+        stats_.batch_entries.Observe(static_cast<double>(batch.entries.size()));
         stats_.entries_delivered.fetch_add(batch.entries.size(), std::memory_order_relaxed);
         stats_.bytes_delivered.fetch_add(batch.bytes, std::memory_order_relaxed);
         stats_.batches_pushed.fetch_add(1, std::memory_order_relaxed);
         stats_.failing_since_unix_ns.store(0);
         return true;
       case PushOutcome::Kind::kPermanent: {
+        stats_.batch_entries.Observe(static_cast<double>(batch.entries.size()));
         std::vector<bool> dropped(batch.entries.size(), false);
         size_t n = 0;
         for (const auto& r : out.rejected) {
@@ -179,8 +183,9 @@ void Lane::Finish(const Work& work, bool delivered) {
     stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
     log::Get("pipeline")->error("{} lane: checkpoint commit failed (will retry with the next): {}",
                                 LaneKindName(kind_), s.ToString());
-  } else {
+  } else if (!work.batch.checkpoints.empty()) {
     stats_.last_commit_unix_ns.store(clock_->NowUnixNanos());
+    stats_.commits.fetch_add(1, std::memory_order_relaxed);
   }
   queue_.Release(work.held_entries, work.held_bytes);
   std::lock_guard<std::mutex> l(mu_);

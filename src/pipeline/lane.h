@@ -21,6 +21,7 @@
 
 #include "core/checkpoint_store.h"
 #include "core/clock.h"
+#include "core/histogram.h"
 #include "core/entry.h"
 #include "core/sink.h"
 #include "core/source.h"
@@ -54,6 +55,9 @@ struct LaneStats {
   std::atomic<uint64_t> commit_failures{0};
   std::atomic<int64_t> failing_since_unix_ns{0};  // gauge: 0 when the last push succeeded
   std::atomic<int64_t> last_commit_unix_ns{0};    // gauge
+  std::atomic<uint64_t> commits{0};
+  Histogram push_seconds{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
+  Histogram batch_entries{{1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000}};
 };
 
 // Called for each entry a sink rejected permanently (dead-lettering, logs).

@@ -1,0 +1,269 @@
+#include "server/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+
+#include "core/log.h"
+#include "server/metrics.h"
+#include "server/status_page.h"
+
+namespace forcepipe::server {
+namespace {
+
+using config::OptionType;
+
+const config::OptionTable kServerOptions = {
+    {.key = "enabled", .type = OptionType::kBool, .default_value = "true",
+     .description = "serve /metrics, /healthz, /readyz and /status"},
+    {.key = "listen", .type = OptionType::kString, .default_value = "127.0.0.1:8080",
+     .description = "host:port to bind; port 0 picks a free port"},
+    {.key = "auth_token", .type = OptionType::kSecret,
+     .description = "when set, every route but /healthz needs Authorization: Bearer <token>"},
+    {.key = "sink_failing_threshold", .type = OptionType::kDuration, .default_value = "2m",
+     .description = "/readyz answers 503 once a sink has been failing this long", .min = 0, .max = 86400},
+};
+
+std::string Json(std::string_view s) {
+  std::string out = "\"";
+  log::AppendJsonEscaped(out, s);
+  return out + "\"";
+}
+
+std::string Num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.3f", v);
+  return buf;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+const config::OptionTable& ServerOptionTable() { return kServerOptions; }
+
+Readiness CheckReadiness(const Engine& engine, const ServerOptions& options, const Clock& clock) {
+  Readiness r;
+  if (!engine.running()) r.reasons.push_back(engine.stop_requested() ? "stopping" : "starting");
+  const int64_t now = clock.NowUnixNanos();
+  // The earliest failing lane counts.
+  int64_t earliest = 0;
+  const char* which = nullptr;
+  for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
+    int64_t since = engine.lane(k)->stats().failing_since_unix_ns.load();
+    if (since && (!earliest || since < earliest)) {
+      earliest = since;
+      which = k == LaneKind::kStreaming ? "streaming" : "bulk";
+    }
+  }
+  if (earliest) {
+    double secs = static_cast<double>(now - earliest) / 1e9;
+    double threshold = std::chrono::duration<double>(options.sink_failing_threshold).count();
+    if (secs >= threshold) {
+      r.reasons.push_back("sink " + std::string(engine.sink()->kind()) + " failing for " +
+                          std::to_string(static_cast<int64_t>(secs)) + "s in the " + which + " lane (threshold " +
+                          std::to_string(static_cast<int64_t>(threshold)) + "s)");
+    }
+  }
+  const auto& sources = engine.source_status();
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto [err, health] = engine.SourceProblems(i);
+    if (!err.empty()) r.reasons.push_back("source " + sources[i]->name + " failed: " + log::Redact(err));
+    if (!health.empty()) r.reasons.push_back("source " + sources[i]->name + ": " + log::Redact(health));
+  }
+  return r;
+}
+
+std::string RenderStatusJson(const Engine& engine, const ServerOptions& options, const Clock& clock,
+                             const std::map<std::string, double>& rates) {
+  const int64_t now = clock.NowUnixNanos();
+  auto rate = [&](const std::string& k) {
+    auto it = rates.find(k);
+    return it == rates.end() ? 0.0 : it->second;
+  };
+  Readiness rd = CheckReadiness(engine, options, clock);
+  std::string j = "{\"version\":" + Json(options.version) + ",\"now_ms\":" + std::to_string(now / 1'000'000) +
+                  ",\"ready\":" + (rd.ready() ? "true" : "false") + ",\"reasons\":[";
+  for (size_t i = 0; i < rd.reasons.size(); ++i) j += (i ? "," : "") + Json(rd.reasons[i]);
+  j += "],\"sink\":{\"kind\":" + Json(engine.sink()->kind()) + "},\"sources\":[";
+  const auto& sources = engine.source_status();
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const auto& s = *sources[i];
+    auto [err, health] = engine.SourceProblems(i);
+    int64_t last = s.last_event_unix_ns.load();
+    j += std::string(i ? "," : "") + "{\"name\":" + Json(s.name) + ",\"kind\":" + Json(s.kind) +
+         ",\"lane\":" + Json(LaneKindName(s.lane)) + ",\"running\":" + (s.running.load() ? "true" : "false") +
+         ",\"events\":" + std::to_string(s.emitted.load()) + ",\"rate\":" + Num(rate("source:" + s.name)) +
+         ",\"lag_s\":" + (last ? Num(std::max<double>(0, static_cast<double>(now - last) / 1e9)) : "null") +
+         ",\"error\":" + Json(log::Redact(err)) + ",\"health\":" + Json(log::Redact(health)) + "}";
+  }
+  j += "],\"lanes\":[";
+  bool first = true;
+  for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
+    const Lane* l = engine.lane(k);
+    const auto& st = l->stats();
+    std::string name(LaneKindName(k));
+    int64_t failing = st.failing_since_unix_ns.load();
+    int64_t commit = st.last_commit_unix_ns.load();
+    j += std::string(first ? "" : ",") + "{\"name\":" + Json(name) +
+         ",\"held_entries\":" + std::to_string(l->held_entries()) +
+         ",\"max_entries\":" + std::to_string(l->options().queue_max_entries) +
+         ",\"held_bytes\":" + std::to_string(l->held_bytes()) +
+         ",\"max_bytes\":" + std::to_string(l->options().queue_max_bytes) +
+         ",\"delivered\":" + std::to_string(st.entries_delivered.load()) +
+         ",\"dropped\":" + std::to_string(st.entries_dropped.load()) +
+         ",\"retries\":" + std::to_string(st.retries.load()) + ",\"rate\":" + Num(rate("lane:" + name)) +
+         ",\"failing_for_s\":" + (failing ? Num(static_cast<double>(now - failing) / 1e9) : "null") +
+         ",\"checkpoint_age_s\":" + (commit ? Num(static_cast<double>(now - commit) / 1e9) : "null") + "}";
+    first = false;
+  }
+  j += "],\"checkpoints\":[";
+  first = true;
+  for (const auto& [k, v] : engine.committed()) {
+    j += std::string(first ? "" : ",") + "{\"key\":" + Json(k) + ",\"value\":" + Json(v) + "}";
+    first = false;
+  }
+  j += "],\"dead_letters\":" + std::to_string(engine.dead_letters()) + ",\"recent_errors\":[";
+  auto recent = log::Recent();
+  for (size_t i = 0; i < recent.size(); ++i) {
+    const auto& m = recent[i];
+    j += std::string(i ? "," : "") + "{\"ts_ms\":" + std::to_string(m.unix_ms) + ",\"level\":" + Json(m.level) +
+         ",\"component\":" + Json(m.component) + ",\"text\":" + Json(m.text) + "}";
+  }
+  j += "]}";
+  return j;
+}
+
+StatusServer::StatusServer(ServerOptions options, const Engine* engine, const Clock* clock)
+    : options_(std::move(options)), engine_(engine), clock_(clock), http_(std::make_unique<httplib::Server>()) {}
+
+StatusServer::~StatusServer() { Stop(); }
+
+void StatusServer::AddRoute(const std::string& pattern, Handler handler) {
+  routes_.emplace_back(pattern, std::move(handler));
+}
+
+std::string StatusServer::base_url() const {
+  std::string h = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
+  return "http://" + h + ":" + std::to_string(port_);
+}
+
+Status StatusServer::Start() {
+  auto colon = options_.listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("server.listen: expected host:port, got \"" + options_.listen + "\"");
+  }
+  host_ = options_.listen.substr(0, colon);
+  if (host_.size() > 2 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
+  int port = std::atoi(options_.listen.c_str() + colon + 1);
+  if (!IsLoopback(host_) && options_.auth_token.empty()) {
+    log::Get("server")->warn("serving on {} beyond loopback without server.auth_token: anyone who can reach it "
+                             "can read status and metrics", options_.listen);
+  }
+
+  auto authorized = [this](const httplib::Request& req, httplib::Response& res) {
+    if (options_.auth_token.empty()) return true;
+    if (req.get_header_value("Authorization") == "Bearer " + options_.auth_token) return true;
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Bearer");
+    res.set_content("unauthorized\n", "text/plain");
+    return false;
+  };
+  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  http_->Get("/readyz", [this, authorized](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    Readiness r = CheckReadiness(*engine_, options_, *clock_);
+    if (r.ready()) {
+      res.set_content("ready\n", "text/plain");
+      return;
+    }
+    std::string body;
+    for (const auto& reason : r.reasons) body += reason + "\n";
+    res.status = 503;
+    res.set_content(body, "text/plain");
+  });
+  http_->Get("/metrics", [this, authorized](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    bool ready = CheckReadiness(*engine_, options_, *clock_).ready();
+    res.set_content(RenderMetrics(*engine_, options_.version, ready, *clock_), "text/plain; version=0.0.4");
+  });
+  http_->Get("/status.json", [this, authorized](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    std::map<std::string, double> rates;
+    {
+      std::lock_guard<std::mutex> l(rates_mu_);
+      rates = rates_;
+    }
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(RenderStatusJson(*engine_, options_, *clock_, rates), "application/json");
+  });
+  http_->Get("/status", [authorized](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res)) return;
+    res.set_content(kStatusPageHtml, "text/html; charset=utf-8");
+  });
+  http_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
+  for (auto& [pattern, handler] : routes_) {
+    Handler h = handler;
+    http_->Get(pattern, [h, authorized](const httplib::Request& req, httplib::Response& res) {
+      if (!authorized(req, res)) return;
+      std::map<std::string, std::string> params;
+      for (size_t i = 1; i < req.matches.size(); ++i) params[std::to_string(i)] = req.matches[i];
+      for (const auto& [k, v] : req.params) params[k] = v;
+      Response r = h(params);
+      res.status = r.status;
+      res.set_content(r.body, r.content_type.c_str());
+    });
+  }
+  http_->set_payload_max_length(64 * 1024);
+  http_->set_read_timeout(10, 0);
+  http_->set_write_timeout(10, 0);
+
+  if (port == 0) {
+    port_ = http_->bind_to_any_port(host_);
+  } else {
+    port_ = http_->bind_to_port(host_, port) ? port : -1;
+  }
+  if (port_ <= 0) {
+    return Status::Unavailable("server: cannot listen on " + options_.listen + ": " + std::strerror(errno));
+  }
+  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  sampler_ = std::thread([this] { SampleRates(); });
+  log::Get("server")->info("status page at {}/status", base_url());
+  return Status::Ok();
+}
+
+void StatusServer::SampleRates() {
+  std::map<std::string, uint64_t> prev;
+  auto prev_t = std::chrono::steady_clock::now();
+  while (!stopping_) {
+    for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // 1 s tick
+    auto now = std::chrono::steady_clock::now();
+    double dt = std::chrono::duration<double>(now - prev_t).count();
+    prev_t = now;
+    std::map<std::string, uint64_t> cur;
+    for (const auto& s : engine_->source_status()) cur["source:" + s->name] = s->emitted.load();
+    for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
+      cur["lane:" + std::string(LaneKindName(k))] = engine_->lane(k)->stats().entries_delivered.load();
+    }
+    std::map<std::string, double> r;
+    for (const auto& [k, v] : cur) {
+      auto it = prev.find(k);
+      r[k] = it == prev.end() || dt <= 0 ? 0 : static_cast<double>(v - it->second) / dt;
+    }
+    prev = std::move(cur);
+    std::lock_guard<std::mutex> l(rates_mu_);
+    rates_ = std::move(r);
+  }
+}
+
+void StatusServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (http_) http_->stop();
+  if (listener_.joinable()) listener_.join();
+  if (sampler_.joinable()) sampler_.join();
+}
+
+}  // namespace forcepipe::server

@@ -1,0 +1,174 @@
+#include "server/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/log.h"
+#include "testing/fakes.h"
+#include "testing/process.h"
+
+namespace forcepipe::server {
+namespace {
+
+using testing::CollectingSink;
+using testing::FakeCheckpointStore;
+using testing::MakeEntry;
+using testing::WaitUntil;
+
+struct SinkHandle final : Sink {
+  CollectingSink* inner;
+  explicit SinkHandle(CollectingSink* s) : inner(s) {}
+  std::string_view kind() const override { return "collecting"; }
+  PushOutcome Push(const Batch& b) override { return inner->Push(b); }
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<Entry> script;
+    for (int i = 1; i <= 20; ++i) script.push_back(MakeEntry("k", std::to_string(i), "line" + std::to_string(i)));
+    std::vector<std::unique_ptr<Source>> sources;
+    sources.push_back(std::make_unique<testing::ScriptedSource>("scripted-src", script, LaneKind::kStreaming, true));
+    EngineOptions eo;
+    eo.streaming.batch_interval = std::chrono::milliseconds(5);
+    eo.streaming.retry.initial = std::chrono::milliseconds(1);
+    eo.streaming.retry.max = std::chrono::milliseconds(5);
+    eo.shutdown_grace = std::chrono::milliseconds(200);
+    engine_ = std::make_unique<Engine>(eo, std::move(sources), std::make_unique<SinkHandle>(&sink_),
+                                       std::make_unique<FakeCheckpointStore>(), &clock_);
+  }
+  void TearDown() override {
+    engine_->RequestStop();
+    if (runner_.joinable()) runner_.join();
+  }
+  void StartEngine() {
+    runner_ = std::thread([this] { run_status_ = engine_->Run(); });
+    ASSERT_TRUE(WaitUntil([&] { return engine_->running(); }));
+  }
+
+  ManualClock clock_;
+  CollectingSink sink_;
+  std::unique_ptr<Engine> engine_;
+  std::thread runner_;
+  Status run_status_;
+};
+
+TEST_F(ServerTest, HealthzAndStatusJsonListStreams) {
+  StartEngine();
+  ASSERT_TRUE(WaitUntil([&] { return sink_.delivered_count() == 20; }));
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  StatusServer server(o, engine_.get(), &clock_);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto h = c.Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  auto s = c.Get("/status.json");
+  ASSERT_TRUE(s);
+  auto j = nlohmann::json::parse(s->body);
+  EXPECT_TRUE(j["ready"].get<bool>());
+  ASSERT_EQ(j["sources"].size(), 1u);
+  EXPECT_EQ(j["sources"][0]["name"], "scripted-src");
+  EXPECT_EQ(j["sources"][0]["events"], 20);
+  EXPECT_EQ(j["lanes"][0]["delivered"], 20);
+  EXPECT_TRUE(WaitUntil([&] { return !engine_->committed().empty(); }));
+  auto page = c.Get("/status");
+  ASSERT_TRUE(page);
+  EXPECT_NE(page->body.find("<title>forcepipe status</title>"), std::string::npos);
+  EXPECT_EQ(page->body.find("http://"), std::string::npos) << "the page must not load external assets";
+}
+
+TEST_F(ServerTest, ReadyzTurns503WhileSinkFailsPastThresholdAndRecovers) {
+  std::atomic<bool> down{true};
+  sink_.SetHook([&](const Batch&) -> std::optional<PushOutcome> {
+    if (down) return PushOutcome::Retryable("connection refused");
+    return std::nullopt;
+  });
+  StartEngine();
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.sink_failing_threshold = std::chrono::seconds(60);
+  StatusServer server(o, engine_.get(), &clock_);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  ASSERT_TRUE(WaitUntil([&] { return engine_->lane(LaneKind::kStreaming)->stats().retries.load() > 0; }));
+  auto r1 = c.Get("/readyz");
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->status, 200) << "failing for less than the threshold is still ready";
+  clock_.Advance(std::chrono::seconds(61));
+  auto r2 = c.Get("/readyz");
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 503);
+  EXPECT_NE(r2->body.find("sink collecting failing for 61s in the streaming lane"), std::string::npos) << r2->body;
+  down = false;
+  ASSERT_TRUE(WaitUntil([&] { return sink_.delivered_count() == 20; }));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = c.Get("/readyz");
+    return r && r->status == 200;
+  }));
+}
+
+TEST_F(ServerTest, MetricsPassPromtool) {
+  StartEngine();
+  ASSERT_TRUE(WaitUntil([&] { return sink_.delivered_count() == 20; }));
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  StatusServer server(o, engine_.get(), &clock_);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto m = c.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  EXPECT_NE(m->body.find("forcepipe_source_events_total{source=\"scripted-src\",kind=\"scripted\",lane=\"streaming\"} 20"),
+            std::string::npos)
+      << m->body.substr(0, 2000);
+  EXPECT_NE(m->body.find("forcepipe_sink_push_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(m->body.find("forcepipe_build_info{version=\"0.1.0\"} 1"), std::string::npos);
+  // promtool (Debian package prometheus) is the reference checker.
+  testing::TempDir dir;
+  testing::WriteFile(dir.File("metrics.txt"), m->body);
+  std::string cmd = "promtool check metrics < " + dir.File("metrics.txt") + " > " + dir.File("out.txt") + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  EXPECT_EQ(rc, 0) << "promtool: " << testing::ReadFile(dir.File("out.txt"));
+}
+
+TEST_F(ServerTest, AuthTokenProtectsEverythingButHealthz) {
+  StartEngine();
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.auth_token = "tok-0123456789";
+  StatusServer server(o, engine_.get(), &clock_);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  EXPECT_EQ(c.Get("/healthz")->status, 200);
+  EXPECT_EQ(c.Get("/metrics")->status, 401);
+  EXPECT_EQ(c.Get("/status.json")->status, 401);
+  httplib::Headers auth = {{"Authorization", "Bearer tok-0123456789"}};
+  EXPECT_EQ(c.Get("/metrics", auth)->status, 200);
+}
+
+TEST_F(ServerTest, ExtraRoutesReceiveCaptures) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  StatusServer server(o, engine_.get(), &clock_);
+  server.AddRoute(R"(/api/v1/records/([^/]+)/events)", [](const std::map<std::string, std::string>& p) {
+    return StatusServer::Response{200, "application/json", "{\"id\":\"" + p.at("1") + "\"}"};
+  });
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto r = c.Get("/api/v1/records/001ABC/events");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "{\"id\":\"001ABC\"}");
+  auto ready = c.Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 503) << "an engine that is not running is not ready";
+  EXPECT_NE(ready->body.find("starting"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace forcepipe::server
