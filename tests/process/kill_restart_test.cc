@@ -36,7 +36,8 @@ std::string Config(const TempDir& dir) {
     << "sources:\n  gen:\n    type: synthetic\n    rate: 20000\n    keys: " << kKeys << "\n    entry_size: 200\n"
     << "    checkpoint_only_every: 97\n"
     << "sinks:\n  out:\n    type: jsonl\n    path: " << dir.File("events.jsonl") << "\n"
-    << "    batch: {max_entries: 200, interval: 20ms}\n    max_in_flight: 3\n";
+    << "    batch: {max_entries: 200, interval: 20ms}\n    max_in_flight: 3\n"
+    << "server:\n  listen: 127.0.0.1:0\n";
   return c.str();
 }
 
