@@ -20,6 +20,9 @@
 #ifdef FORCEPIPE_WITH_SINK_SQL
 #include "sinks/sql/sql_sink.h"
 #endif
+#ifdef FORCEPIPE_WITH_PUBSUB
+#include "sources/pubsub/pubsub_source.h"
+#endif
 
 namespace forcepipe::app {
 
@@ -161,6 +164,9 @@ FactoryContext ContextFor(const LoadedConfig& c, const std::string& name) {
 
 Status RegisterBuiltins(Registry& r) {
   FP_RETURN_IF_ERROR(r.sources.Register(SyntheticSourceFactory()));
+#ifdef FORCEPIPE_WITH_PUBSUB
+  FP_RETURN_IF_ERROR(r.sources.Register(pubsub::PubSubSourceFactory()));
+#endif
 #ifdef FORCEPIPE_WITH_CHECKPOINT
   FP_RETURN_IF_ERROR(r.checkpoint_stores.Register(FileCheckpointStoreFactory()));
   FP_RETURN_IF_ERROR(r.checkpoint_stores.Register(SqliteCheckpointStoreFactory()));

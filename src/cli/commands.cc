@@ -296,8 +296,4 @@ int Demo(const Options& o) {
   return rc;
 }
 
-void AddOptionalCommands(CLI::App& app, Options& o) {}
-
-int RunOptionalCommands(CLI::App& app, const Options& o) { return kConfig; }
-
 }  // namespace forcepipe::cli

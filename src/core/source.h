@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/entry.h"
@@ -47,6 +48,16 @@ class SourceContext {
   virtual void SetHealth(std::string_view problem) {}
 };
 
+// A source-specific metric sample (Pub/Sub credits, reconnects, gaps, auth
+// refreshes, ...), rendered on /metrics with the `forcepipe_` prefix added.
+struct SourceMetric {
+  std::string name;  // e.g. "pubsub_reconnects_total"
+  std::string help;
+  bool counter = true;
+  std::vector<Label> labels;
+  double value = 0;
+};
+
 // Lifecycle: the engine calls Run once on a thread of its own; Run returns when
 // the source is finished (a finite source) or ctx.stopping() becomes true. Stop
 // may be called from another thread to interrupt blocking I/O.
@@ -58,6 +69,8 @@ class Source {
   virtual LaneKind lane() const = 0;
   virtual Status Run(SourceContext& ctx) = 0;
   virtual void Stop() {}
+  // Current source-specific metrics; called from the metrics thread.
+  virtual std::vector<SourceMetric> Metrics() const { return {}; }
 };
 
 }  // namespace forcepipe

@@ -85,6 +85,17 @@ Engine::~Engine() {
   }
 }
 
+std::vector<SourceMetric> Engine::SourceMetrics() const {
+  std::vector<SourceMetric> out;
+  for (const auto& s : sources_) {
+    for (auto& m : s->Metrics()) {
+      m.labels.insert(m.labels.begin(), Label{"source", s->name()});
+      out.push_back(std::move(m));
+    }
+  }
+  return out;
+}
+
 std::pair<std::string, std::string> Engine::SourceProblems(size_t i) const {
   std::lock_guard<std::mutex> l(mu_);
   return {source_status_[i]->error, source_status_[i]->health};

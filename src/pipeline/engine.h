@@ -67,6 +67,8 @@ class Engine {
   const Lane* lane(LaneKind kind) const;
   CheckpointMap committed() const;
   const std::vector<std::unique_ptr<SourceStatus>>& source_status() const { return source_status_; }
+  // Source-specific metrics of every source, each labelled with `source`.
+  std::vector<SourceMetric> SourceMetrics() const;
   const Sink* sink() const { return sink_.get(); }
   // Error and health texts of source `i`, read under the engine's lock.
   std::pair<std::string, std::string> SourceProblems(size_t i) const;

@@ -3,6 +3,8 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+
 namespace forcepipe::server {
 namespace {
 
@@ -151,6 +153,22 @@ std::string RenderMetrics(const Engine& engine, const std::string& version, bool
   out.push_back(std::move(age));
   out.push_back(std::move(push));
   out.push_back(std::move(size));
+
+  // Source-specific families, grouped by name in first-seen order.
+  std::vector<MetricFamily> extra;
+  for (auto& m : engine.SourceMetrics()) {
+    std::string name = "forcepipe_" + m.name;
+    auto it = std::find_if(extra.begin(), extra.end(), [&](const MetricFamily& f) { return f.name == name; });
+    MetricType type = m.counter ? MetricType::Counter : MetricType::Gauge;
+    if (it == extra.end()) {
+      extra.push_back(Family(name, m.help, type));
+      it = extra.end() - 1;
+    }
+    std::vector<ClientMetric::Label> labels;
+    for (auto& l : m.labels) labels.push_back({l.name, l.value});
+    it->metric.push_back(Value(std::move(labels), m.value, type));
+  }
+  for (auto& f : extra) out.push_back(std::move(f));
 
   auto dl = Family("forcepipe_dead_letters_total", "Entries written to the dead-letter file.", MetricType::Counter);
   dl.metric.push_back(Value({}, static_cast<double>(engine.dead_letters()), MetricType::Counter));
