@@ -1,0 +1,196 @@
+// PostgreSQL backend over libpq: PQexecParams with text parameters ($1..$n),
+// so a multi-row INSERT of a whole batch is one round trip. Errors are
+// classified by SQLSTATE class (22 data exception, 23 integrity constraint ->
+// refused data; 08 connection, 40 serialization/deadlock, 53 resources,
+// 57 operator intervention -> retry).
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "sinks/sql/connection.h"
+
+namespace forcepipe::sql {
+namespace {
+
+class PgResult {
+ public:
+  explicit PgResult(PGresult* r) : r_(r) {}
+  ~PgResult() { PQclear(r_); }
+  PgResult(const PgResult&) = delete;
+  PgResult& operator=(const PgResult&) = delete;
+  PGresult* get() const { return r_; }
+
+ private:
+  PGresult* r_;
+};
+
+class PostgresConnection final : public Connection {
+ public:
+  PostgresConnection(PGconn* conn, std::string password)
+      : conn_(conn), password_(std::move(password)) {}
+  ~PostgresConnection() override { PQfinish(conn_); }
+
+  Backend backend() const override { return Backend::kPostgres; }
+  bool broken() const override { return PQstatus(conn_) != CONNECTION_OK; }
+
+  Status Execute(std::string_view sql, std::span<const Param> params, int64_t* affected) override {
+    FP_RETURN_IF_ERROR(CheckNoNul(params));
+    PgResult r(Run(sql, params));
+    FP_RETURN_IF_ERROR(Check(r.get()));
+    if (affected) {
+      const char* n = PQcmdTuples(r.get());
+      int64_t v = 0;
+      if (n && *n) std::from_chars(n, n + strlen(n), v);
+      *affected = v;
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<Row>> Query(std::string_view sql, std::span<const Param> params) override {
+    FP_RETURN_IF_ERROR(CheckNoNul(params));
+    PgResult r(Run(sql, params));
+    FP_RETURN_IF_ERROR(Check(r.get()));
+    std::vector<Row> rows;
+    const int n = PQntuples(r.get());
+    const int ncol = PQnfields(r.get());
+    rows.reserve(n);
+    for (int i = 0; i < n; ++i) {
+      Row row(ncol);
+      for (int c = 0; c < ncol; ++c) {
+        if (PQgetisnull(r.get(), i, c)) continue;
+        row[c] = std::string(PQgetvalue(r.get(), i, c), PQgetlength(r.get(), i, c));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+ private:
+  // Text parameters travel NUL-terminated, so a NUL inside one would be
+  // silently truncated; PostgreSQL text cannot hold NUL anyway. Refuse it as
+  // data (the row is isolated and reported), never truncate.
+  static Status CheckNoNul(std::span<const Param> params) {
+    for (const Param& p : params) {
+      if (const auto* sv = std::get_if<std::string_view>(&p)) {
+        if (sv->find('\0') != std::string_view::npos) {
+          return Status::InvalidArgument(
+              "postgresql: a text value contains a NUL byte (0x00), which PostgreSQL cannot "
+              "store");
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  PGresult* Run(std::string_view sql, std::span<const Param> params) {
+    // Rewrite ? -> $n.
+    sql_.clear();
+    sql_.reserve(sql.size() + params.size() * 3);
+    int n = 0;
+    for (char c : sql) {
+      if (c == '?') {
+        sql_ += '$';
+        sql_ += std::to_string(++n);
+      } else {
+        sql_ += c;
+      }
+    }
+    values_.resize(params.size());
+    ptrs_.resize(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (const auto* sv = std::get_if<std::string_view>(&params[i])) {
+        values_[i].assign(sv->data(), sv->size());  // libpq wants NUL-terminated text
+        ptrs_[i] = values_[i].c_str();
+      } else if (const auto* iv = std::get_if<int64_t>(&params[i])) {
+        values_[i] = std::to_string(*iv);
+        ptrs_[i] = values_[i].c_str();
+      } else {
+        ptrs_[i] = nullptr;
+      }
+    }
+    // INSERTs (the per-batch statements, whose text is constant) are prepared
+    // once per connection; everything else is planned per execution so that
+    // e.g. a pruning DELETE is planned for its actual cutoff.
+    if (!params.empty() && sql.substr(0, 6) == "INSERT") {
+      auto it = prepared_.find(sql_);
+      if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+        std::string name = "fp_" + std::to_string(prepared_.size());
+        PGresult* prep =
+            PQprepare(conn_, name.c_str(), sql_.c_str(), static_cast<int>(params.size()), nullptr);
+        if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) return prep;  // caller reports
+        PQclear(prep);
+        it = prepared_.emplace(sql_, std::move(name)).first;
+      }
+      if (it != prepared_.end()) {
+        return PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
+                              ptrs_.data(), nullptr, nullptr, 0);
+      }
+    }
+    return PQexecParams(conn_, sql_.c_str(), static_cast<int>(params.size()), nullptr, ptrs_.data(),
+                        nullptr, nullptr, 0);
+  }
+
+  Status Check(PGresult* r) {
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
+    std::string msg = RedactSecret(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_), password_);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (msg.empty()) msg = RedactSecret(PQerrorMessage(conn_), password_);
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string code = state ? state : "";
+    msg = "postgresql: " + msg + (code.empty() ? "" : " (SQLSTATE " + code + ")");
+    if (PQstatus(conn_) != CONNECTION_OK || code.empty()) return Status::Unavailable(msg);
+    std::string_view cls = std::string_view(code).substr(0, 2);
+    if (cls == "22" || cls == "23") return Status::InvalidArgument(msg);
+    if (cls == "08" || cls == "40" || cls == "53" || cls == "57" || cls == "55") {
+      return Status::Unavailable(msg);
+    }
+    if (cls == "28") return Status::Unauthenticated(msg);
+    return Status::Internal(msg);
+  }
+
+  static constexpr size_t kMaxPrepared = 32;
+
+  PGconn* conn_;
+  std::string password_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+  std::string sql_;
+  std::vector<std::string> values_;
+  std::vector<const char*> ptrs_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Connection>> ConnectPostgres(const Dsn& dsn, const ConnectOptions& options) {
+  // The URI goes to libpq as written (it understands every parameter); later
+  // keywords add to it.
+  std::string timeout = std::to_string(std::max<int64_t>(
+      2, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count()));
+  const char* keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding",
+                        nullptr};
+  const char* values[] = {dsn.original.c_str(), timeout.c_str(), "forcepipe", "UTF8", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  if (!conn) return Status::ResourceExhausted("postgresql: out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string msg = RedactSecret(PQerrorMessage(conn), dsn.password);
+    PQfinish(conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    msg = "postgresql: cannot connect to " + dsn.Redacted() + ": " + msg;
+    if (msg.find("password authentication failed") != std::string::npos ||
+        msg.find("no password supplied") != std::string::npos) {
+      return Status::Unauthenticated(msg);
+    }
+    if (msg.find("does not exist") != std::string::npos) return Status::NotFound(msg);
+    return Status::Unavailable(msg);
+  }
+  std::unique_ptr<Connection> c = std::make_unique<PostgresConnection>(conn, dsn.password);
+  // Quiet NOTICEs ("relation already exists, skipping") on migration.
+  FP_RETURN_IF_ERROR(c->Execute("SET client_min_messages = warning"));
+  return c;
+}
+
+}  // namespace forcepipe::sql

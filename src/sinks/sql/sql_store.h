@@ -1,0 +1,151 @@
+#pragma once
+
+// SqlStore: the event store's logic over one Connection per use — schema
+// migration, batch writes (events + event_objects + checkpoints in one
+// transaction), the checkpoint store contract, retention pruning, and the
+// per-record history query. Dialect differences are confined to the SQL text
+// chosen here (schema.cc holds the DDL).
+//
+// Thread safety: all methods are safe to call concurrently. Writes and
+// checkpoint operations share the writer connection under one mutex; pruning
+// and history each use their own connection, so neither blocks behind the
+// other's work in the client (the database arbitrates).
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/checkpoint_store.h"
+#include "core/clock.h"
+#include "core/entry.h"
+#include "core/sink.h"
+#include "core/status.h"
+#include "sinks/sql/connection.h"
+#include "sinks/sql/dsn.h"
+
+namespace forcepipe::sql {
+
+// The schema version this build writes and understands. A database whose
+// version is higher was migrated by a newer forcepipe: refuse to start.
+inline constexpr int kSchemaVersion = 1;
+
+struct StoreOptions {
+  Dsn dsn;
+  ConnectOptions connect;
+  // Max age of events by event_type; key "*" applies to every type not listed.
+  // An event type with no rule (and no "*") is kept forever.
+  std::map<std::string, Duration> retention;
+  // Max age of event_objects rows by object type (e.g. "Contact"), overriding
+  // the event_type rule for links to that object type.
+  std::map<std::string, Duration> object_retention;
+  int prune_batch = 1000;  // rows per DELETE
+  // Rows per multi-row INSERT statement (PostgreSQL, MariaDB).
+  int insert_chunk = 500;
+};
+
+// One row of a record's history, newest first.
+struct HistoryRow {
+  std::string event_uuid;
+  std::string object_type;
+  std::string source;
+  std::string event_type;
+  int64_t ts_ms = 0;
+  std::string replay_position;
+  std::optional<std::string> change_type;
+  std::optional<std::string> commit_user;
+  std::optional<std::string> transaction_key;
+  std::optional<std::string> changed_fields;  // JSON array text
+  std::string payload;                        // the Entry line (JSON)
+};
+
+struct StoreCounters {
+  std::atomic<uint64_t> events_inserted{0};
+  std::atomic<uint64_t> objects_inserted{0};
+  std::atomic<uint64_t> events_duplicate{0};  // already present (re-delivery)
+  std::atomic<uint64_t> rejected{0};
+  std::atomic<uint64_t> events_pruned{0};
+  std::atomic<uint64_t> objects_pruned{0};
+  std::atomic<uint64_t> prune_runs{0};
+};
+
+// The identity an entry is stored under: metadata event_id, else a
+// deterministic id derived from the source label and the checkpoint position
+// ("fp-" + 32 hex digits), so a re-delivered entry maps to the same row.
+std::string EventUuid(const Entry& entry);
+
+class SqlStore final : public CheckpointStore {
+ public:
+  // `clock` is not owned and must outlive the store.
+  SqlStore(StoreOptions options, const Clock* clock);
+  ~SqlStore() override;
+
+  // Connects, creates or migrates the schema (also done by the first Load,
+  // LoadAll, Commit or WriteBatch when Open was not called). Errors: kUnauthenticated,
+  // kNotFound, kUnavailable (cannot connect), kFailedPrecondition (schema from
+  // a newer forcepipe), all with the backend's message and no password.
+  Status Open();
+
+  // Connects without creating anything (history): fails when the schema is
+  // missing or of another version.
+  Status OpenExisting();
+
+  // Writes `batch` in one transaction: events and objects idempotently, then
+  // batch.checkpoints. Returns the indexes of entries the database refused
+  // (each with its message); everything else is committed. kUnavailable etc.:
+  // nothing was committed.
+  Result<std::vector<Rejection>> WriteBatch(const Batch& batch);
+
+  // One pruning pass: deletes aged-out rows in transactions of at most
+  // prune_batch rows until none are left (or `stop` becomes true). Returns the
+  // number of events rows deleted.
+  Result<uint64_t> PruneOnce(const std::atomic<bool>* stop = nullptr);
+
+  // Events that touched `record_id` (any object type), newest first. `type`
+  // (optional) matches the event_type or the change_type. limit <= 0: 100.
+  Result<std::vector<HistoryRow>> QueryHistory(const std::string& record_id, int limit,
+                                               const std::string& type);
+
+  // CheckpointStore.
+  std::string_view kind() const override { return "sql"; }
+  Result<std::optional<std::string>> Load(std::string_view key) override;
+  Result<CheckpointMap> LoadAll() override;
+  Status Commit(const CommitRequest& request) override;
+  using CheckpointStore::Commit;
+
+  const StoreCounters& counters() const { return counters_; }
+  Backend backend() const { return options_.dsn.backend; }
+
+ private:
+  struct PreparedRow;
+
+  Result<Connection*> Writer();  // REQUIRES: mu_ held
+  Status Begin(Connection* c);
+  void Rollback(Connection* c);
+  Status InsertRange(Connection* c, const std::vector<PreparedRow>& rows, size_t lo, size_t hi,
+                     std::vector<Rejection>& rejected, uint64_t& inserted, uint64_t& objects);
+  Status InsertRows(Connection* c, const std::vector<PreparedRow>& rows, size_t lo, size_t hi,
+                    uint64_t& inserted, uint64_t& objects);
+  Status UpsertCheckpoints(Connection* c, const CheckpointMap& values, uint64_t epoch,
+                           int64_t now_ms);
+  Status PruneStatement(Connection* c, const std::string& sql, std::span<const Param> params,
+                        int64_t& affected);
+
+  const StoreOptions options_;
+  const Clock* clock_;
+  StoreCounters counters_;
+
+  std::mutex mu_;  // guards writer_
+  std::unique_ptr<Connection> writer_;
+  bool migrated_ = false;
+  std::mutex prune_mu_;  // guards pruner_
+  std::unique_ptr<Connection> pruner_;
+  std::mutex reader_mu_;  // guards reader_
+  std::unique_ptr<Connection> reader_;
+};
+
+}  // namespace forcepipe::sql
