@@ -1,0 +1,113 @@
+#pragma once
+
+// PubSubSource (kind `pubsub`): subscribes to Salesforce Pub/Sub API topics
+// (CDC, platform events, Real-Time Event Monitoring) and emits one Entry per
+// event into the streaming lane.
+//
+// Per topic, one stream thread:
+//   - resumes CUSTOM strictly after the committed replay id (checkpoint key
+//     `pubsub:<org id>:<topic>`, value base64 replay id), else the configured
+//     preset (default EARLIEST);
+//   - asks for `batch_size` events (<= 100) and tops credits up when the
+//     outstanding count falls to half; when the lane is full, Emit blocks, so no
+//     further FetchRequest is sent and Salesforce stops sending (backpressure);
+//   - keepalive responses' latest_replay_id become checkpoint-only entries;
+//   - a watchdog cancels a stream silent for longer than `watchdog` (default
+//     300 s, above the 270 s keepalive); gRPC HTTP/2 keepalive pings run too;
+//   - reconnects with jittered exponential backoff that resets once a stream
+//     delivers, resuming from the last position handed to the lane;
+//   - UNAUTHENTICATED re-mints the token (single-flight) and resubscribes;
+//   - `replayid.corrupted` falls back to `corrupted_fallback` (default EARLIEST)
+//     and emits a gap record entry naming the window that may be lost;
+//   - an undecodable payload goes to the dead-letter file (topic, replay id,
+//     schema id, reason, payload base64), is counted, and its position is
+//     committed through a checkpoint-only entry so the stream moves on.
+// Schemas are fetched once per id (single-flight) and cached.
+//
+// Threads: Run() starts one thread per topic plus a watchdog and joins them;
+// Stop() cancels the streams.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/registry.h"
+#include "core/source.h"
+#include "pipeline/backoff.h"
+#include "salesforce/auth/token_provider.h"
+#include "sources/pubsub/pubsub_client.h"
+
+namespace forcepipe::pubsub {
+
+enum class Preset { kLatest, kEarliest };
+
+struct PubSubSourceOptions {
+  std::string name = "pubsub";
+  std::vector<std::string> topics;
+  std::string org_name;                 // optional `org` label
+  ClientOptions client;
+  Preset initial_preset = Preset::kEarliest;
+  Preset corrupted_fallback = Preset::kEarliest;
+  int batch_size = 100;                 // credits per stream (<= 100)
+  Duration watchdog = std::chrono::seconds(300);
+  BackoffPolicy reconnect{std::chrono::seconds(1), std::chrono::seconds(60), std::chrono::minutes(5)};
+  std::string dead_letter_path;         // "" = data_dir/pubsub-dead-letters.jsonl set by the factory
+  uint64_t seed = 1;
+};
+
+class PubSubSource final : public Source {
+ public:
+  // Takes ownership of `tokens`.
+  PubSubSource(PubSubSourceOptions options, std::unique_ptr<salesforce::TokenProvider> tokens);
+  ~PubSubSource() override;
+
+  std::string_view kind() const override { return "pubsub"; }
+  const std::string& name() const override { return options_.name; }
+  LaneKind lane() const override { return LaneKind::kStreaming; }
+  Status Run(SourceContext& ctx) override;
+  void Stop() override;
+  std::vector<SourceMetric> Metrics() const override;
+
+  struct Counters {
+    std::atomic<uint64_t> events{0};
+    std::atomic<uint64_t> keepalives{0};
+    std::atomic<uint64_t> reconnects{0};
+    std::atomic<uint64_t> gaps{0};            // corrupted replay id fallbacks
+    std::atomic<uint64_t> gap_events{0};      // GAP_* change events received
+    std::atomic<uint64_t> dead_letters{0};
+    std::atomic<uint64_t> auth_refreshes{0};
+    std::atomic<uint64_t> auth_failures{0};
+    std::atomic<uint64_t> watchdog_cancels{0};
+    std::atomic<int64_t> credits_outstanding{0};
+  };
+  const Counters& counters(size_t topic) const { return *counters_[topic]; }
+
+ private:
+  struct Stream;
+  void RunStream(size_t index, SourceContext& ctx);
+  // One subscription attempt; returns how it ended.
+  Status SubscribeOnce(Stream& s, SourceContext& ctx, const salesforce::AccessToken& token, bool* delivered);
+  void WatchdogLoop(SourceContext& ctx);
+  void DeadLetter(const std::string& topic, const std::string& replay_b64, const std::string& schema_id,
+                  const std::string& reason, const std::string& payload);
+
+  PubSubSourceOptions options_;
+  std::unique_ptr<salesforce::TokenProvider> tokens_;
+  std::unique_ptr<PubSubClient> client_;
+  std::vector<std::unique_ptr<Counters>> counters_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+  std::atomic<bool> stopping_{false};
+  std::mutex dl_mu_;
+  Status fatal_;  // GUARDED_BY(dl_mu_)
+};
+
+// Validates and converts a `sources.<name>` section of kind pubsub.
+Result<PubSubSourceOptions> OptionsFromNode(const config::Node& node, const FactoryContext& ctx);
+
+SourceFactory PubSubSourceFactory();
+
+}  // namespace forcepipe::pubsub
