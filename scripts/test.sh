@@ -17,9 +17,12 @@ cmake --build --preset release -j "$jobs"
 echo "== release: all tests"
 ctest --preset release -j "$jobs" --timeout 900
 
-echo "== asan-ubsan build"
+echo "== asan-ubsan build (unit test targets only)"
 cmake --preset asan-ubsan >/dev/null
-cmake --build --preset asan-ubsan -j "$jobs"
+# Test names equal their target names, so this builds exactly what the unit run needs.
+unit_targets=$(ctest --preset asan-ubsan -N | sed -n 's/^ *Test *#[0-9]*: //p')
+# shellcheck disable=SC2086
+cmake --build --preset asan-ubsan -j "$jobs" --target $unit_targets
 echo "== asan-ubsan: unit tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   FORCEPIPE_PROPERTY_SEEDS=300 ctest --preset asan-ubsan -j "$jobs" --timeout 900

@@ -13,10 +13,14 @@
 
 #include "app/app.h"
 #include "config/loader.h"
+#include "cli/demo.h"
 #include "config/node.h"
 #include "core/log.h"
 
 namespace forcepipe::cli {
+
+int SyntheticDemo(const Options& o);
+
 namespace {
 
 constexpr int kOk = 0;
@@ -217,6 +221,23 @@ int StateDelete(const Options& o) {
 }
 
 int Demo(const Options& o) {
+#if defined(FORCEPIPE_WITH_EMULATOR) && defined(FORCEPIPE_WITH_PUBSUB) && defined(FORCEPIPE_WITH_SINK_SQL)
+  return RealDemo(o, [&](const std::string& path, const std::function<void(Engine&, std::atomic<bool>&)>& observer) {
+    auto c = Load(path);
+    if (!c.ok()) {
+      PrintError("demo config", c.status());
+      return kConfig;
+    }
+    return RunEngine(**c, observer, [](const std::string& url) {
+      std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(), url.c_str());
+    });
+  });
+#else
+  return SyntheticDemo(o);
+#endif
+}
+
+int SyntheticDemo(const Options& o) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(o.demo_dir, ec);
