@@ -39,6 +39,10 @@ class EventMapper {
 
   const std::string& checkpoint_key() const { return checkpoint_key_; }
 
+  // Only the line and the checkpoint are needed (`forcepipe tail`): events
+  // that are not change events are decoded once, straight to JSON.
+  void set_line_only(bool v) { line_only_ = v; }
+
  private:
   LabelSetRef LabelsFor(const std::string& event_type);
 
@@ -46,6 +50,7 @@ class EventMapper {
   std::string org_name_;
   std::string topic_;
   std::string checkpoint_key_;
+  bool line_only_ = false;
   avro::Value scratch_;
   std::map<std::string, LabelSetRef> labels_;
 };

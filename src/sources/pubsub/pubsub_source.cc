@@ -147,6 +147,7 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
     if (!loaded) {
       s.key = "pubsub:" + token->org_id + ":" + s.topic;
       s.mapper = std::make_unique<EventMapper>(token->org_id, options_.org_name, s.topic, s.key);
+      s.mapper->set_line_only(options_.line_only);
       auto cp = ctx.LoadCheckpoint(s.key);
       if (!cp.ok()) return fail(cp.status());
       if (cp->has_value() && !(*cp)->empty()) {

@@ -56,6 +56,7 @@ struct PubSubSourceOptions {
   Duration watchdog = std::chrono::seconds(300);
   BackoffPolicy reconnect{std::chrono::seconds(1), std::chrono::seconds(60), std::chrono::minutes(5)};
   std::string dead_letter_path;         // "" = data_dir/pubsub-dead-letters.jsonl set by the factory
+  bool line_only = false;               // entries need only line + checkpoint (tail)
   uint64_t seed = 1;
 };
 

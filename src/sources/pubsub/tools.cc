@@ -68,6 +68,7 @@ Status RunTail(Connection conn, const TailOptions& o, std::FILE* out, const std:
   so.topics = {o.topic};
   so.client = conn.client;
   so.batch_size = o.batch_size;
+  so.line_only = true;
   so.reconnect.initial = std::chrono::milliseconds(200);
   so.reconnect.max = std::chrono::seconds(10);
   std::optional<std::string> from;
@@ -82,7 +83,7 @@ Status RunTail(Connection conn, const TailOptions& o, std::FILE* out, const std:
     }
     from = o.from;
   }
-  std::vector<char> buf(1 << 20);
+  std::vector<char> buf(256 << 10);
   std::setvbuf(out, buf.data(), _IOFBF, buf.size());
   PubSubSource source(so, std::move(conn.tokens));
   PrintContext ctx(out, o.limit, from, stop);
