@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "config/loader.h"
@@ -18,6 +19,9 @@
 #include "sinks/loki/loki_sink.h"
 #endif
 #ifdef FORCEPIPE_WITH_SINK_SQL
+#include <sstream>
+
+#include "sinks/sql/history.h"
 #include "sinks/sql/sql_sink.h"
 #endif
 #ifdef FORCEPIPE_WITH_PUBSUB
@@ -293,6 +297,25 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
   o.sink_failing_threshold = n.GetDuration("sink_failing_threshold");
   o.version = version;
   auto s = std::make_unique<server::StatusServer>(o, &engine);
+#ifdef FORCEPIPE_WITH_SINK_SQL
+  // One record's history, as `forcepipe history --json` prints it.
+  if (auto* sql = dynamic_cast<sql::SqlSink*>(const_cast<Sink*>(engine.sink()))) {
+    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)", [sql](const std::map<std::string, std::string>& p) {
+      int limit = 50;
+      if (auto it = p.find("limit"); it != p.end()) limit = std::clamp(std::atoi(it->second.c_str()), 1, 1000);
+      std::string type = p.count("type") ? p.at("type") : "";
+      auto rows = sql->QueryHistory(p.at("1"), limit, type);
+      if (!rows.ok()) {
+        std::string body = "{\"error\":\"";
+        log::AppendJsonEscaped(body, log::Redact(rows.status().message()));
+        return server::StatusServer::Response{503, "application/json", body + "\"}"};
+      }
+      std::ostringstream out;
+      sql::PrintHistory(*rows, true, out);
+      return server::StatusServer::Response{200, "application/json", out.str()};
+    });
+  }
+#endif
   FP_RETURN_IF_ERROR(s->Start());
   return s;
 }

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/entry.h"
+#include "core/metric.h"
 #include "core/status.h"
 
 namespace forcepipe {
@@ -77,6 +78,9 @@ class Sink {
   // the same transaction as the entries (effectively-once). The engine then
   // does not commit those checkpoints separately. Owned by the sink.
   virtual CheckpointStore* checkpoint_store() { return nullptr; }
+
+  // Current sink-specific metrics; called from the metrics thread.
+  virtual std::vector<MetricSample> Metrics() const { return {}; }
 };
 
 }  // namespace forcepipe

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/entry.h"
+#include "core/metric.h"
 #include "core/status.h"
 
 namespace forcepipe {
@@ -48,15 +49,6 @@ class SourceContext {
   virtual void SetHealth(std::string_view problem) {}
 };
 
-// A source-specific metric sample (Pub/Sub credits, reconnects, gaps, auth
-// refreshes, ...), rendered on /metrics with the `forcepipe_` prefix added.
-struct SourceMetric {
-  std::string name;  // e.g. "pubsub_reconnects_total"
-  std::string help;
-  bool counter = true;
-  std::vector<Label> labels;
-  double value = 0;
-};
 
 // Lifecycle: the engine calls Run once on a thread of its own; Run returns when
 // the source is finished (a finite source) or ctx.stopping() becomes true. Stop
@@ -70,7 +62,7 @@ class Source {
   virtual Status Run(SourceContext& ctx) = 0;
   virtual void Stop() {}
   // Current source-specific metrics; called from the metrics thread.
-  virtual std::vector<SourceMetric> Metrics() const { return {}; }
+  virtual std::vector<MetricSample> Metrics() const { return {}; }
 };
 
 }  // namespace forcepipe

@@ -85,13 +85,17 @@ Engine::~Engine() {
   }
 }
 
-std::vector<SourceMetric> Engine::SourceMetrics() const {
-  std::vector<SourceMetric> out;
+std::vector<MetricSample> Engine::ComponentMetrics() const {
+  std::vector<MetricSample> out;
   for (const auto& s : sources_) {
     for (auto& m : s->Metrics()) {
       m.labels.insert(m.labels.begin(), Label{"source", s->name()});
       out.push_back(std::move(m));
     }
+  }
+  for (auto& m : sink_->Metrics()) {
+    m.labels.insert(m.labels.begin(), Label{"sink", std::string(sink_->kind())});
+    out.push_back(std::move(m));
   }
   return out;
 }

@@ -67,8 +67,9 @@ class Engine {
   const Lane* lane(LaneKind kind) const;
   CheckpointMap committed() const;
   const std::vector<std::unique_ptr<SourceStatus>>& source_status() const { return source_status_; }
-  // Source-specific metrics of every source, each labelled with `source`.
-  std::vector<SourceMetric> SourceMetrics() const;
+  // Component-specific metrics of every source (labelled `source`) and of the
+  // sink (labelled `sink`).
+  std::vector<MetricSample> ComponentMetrics() const;
   const Sink* sink() const { return sink_.get(); }
   // Error and health texts of source `i`, read under the engine's lock.
   std::pair<std::string, std::string> SourceProblems(size_t i) const;

@@ -154,9 +154,9 @@ std::string RenderMetrics(const Engine& engine, const std::string& version, bool
   out.push_back(std::move(push));
   out.push_back(std::move(size));
 
-  // Source-specific families, grouped by name in first-seen order.
+  // Component-specific families, grouped by name in first-seen order.
   std::vector<MetricFamily> extra;
-  for (auto& m : engine.SourceMetrics()) {
+  for (auto& m : engine.ComponentMetrics()) {
     std::string name = "forcepipe_" + m.name;
     auto it = std::find_if(extra.begin(), extra.end(), [&](const MetricFamily& f) { return f.name == name; });
     MetricType type = m.counter ? MetricType::Counter : MetricType::Gauge;

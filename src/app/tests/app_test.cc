@@ -4,6 +4,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/loader.h"
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include "testing/fakes.h"
+#include "testing/process.h"
 #include "sources/synthetic/synthetic_source.h"
 
 namespace forcepipe::app {
@@ -64,6 +69,43 @@ TEST(RenderExampleConfig, IsValidYamlAndNamesEveryKind) {
   for (const auto& k : r.sources.Kinds()) EXPECT_NE(ex.find("type: " + k), std::string::npos);
   for (const auto& k : r.sinks.Kinds()) EXPECT_NE(ex.find("type: " + k), std::string::npos);
 }
+
+#ifdef FORCEPIPE_WITH_SINK_SQL
+TEST(AppServer, RecordHistoryRouteServesTheSqlStore) {
+  Registry r;
+  ASSERT_TRUE(RegisterBuiltins(r).ok());
+  testing::TempDir dir;
+  auto yaml = config::ParseYaml("data_dir: " + dir.File("data") +
+                                    "\nsources: {gen: {type: synthetic, rate: 200, keys: 2}}\n"
+                                    "sinks: {store: {type: sql, dsn: 'sqlite://" + dir.File("events.db") +
+                                    "', batch: {interval: 20ms}}}\nserver: {listen: '127.0.0.1:0'}\n",
+                                "t.yaml");
+  ASSERT_TRUE(yaml.ok());
+  auto cfg = LoadConfig(*yaml, r);
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto engine = BuildEngine(**cfg);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto server = StartServer(**cfg, **engine, "test");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::thread run([&] { (void)(*engine)->Run(); });
+  httplib::Client c("127.0.0.1", (*server)->port());
+  nlohmann::json rows;
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    auto res = c.Get("/api/v1/records/gen-k1/events?limit=3");
+    if (!res || res->status != 200) return false;
+    rows = nlohmann::json::parse(res->body);
+    return rows.size() == 3;
+  }));
+  EXPECT_EQ(rows[0]["object_type"], "SyntheticKey");
+  EXPECT_GE(rows[0]["ts_ms"].get<int64_t>(), rows[1]["ts_ms"].get<int64_t>()) << "newest first";
+  auto none = c.Get("/api/v1/records/nobody/events");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(nlohmann::json::parse(none->body).size(), 0u);
+  (*engine)->RequestStop();
+  run.join();
+  (*server)->Stop();
+}
+#endif
 
 }  // namespace
 }  // namespace forcepipe::app

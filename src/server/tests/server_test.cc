@@ -24,6 +24,9 @@ struct SinkHandle final : Sink {
   explicit SinkHandle(CollectingSink* s) : inner(s) {}
   std::string_view kind() const override { return "collecting"; }
   PushOutcome Push(const Batch& b) override { return inner->Push(b); }
+  std::vector<MetricSample> Metrics() const override {
+    return {{"collecting_pushes_total", "Pushes seen.", true, {}, static_cast<double>(inner->pushes())}};
+  }
 };
 
 class ServerTest : public ::testing::Test {
@@ -129,6 +132,9 @@ TEST_F(ServerTest, MetricsPassPromtool) {
       << m->body.substr(0, 2000);
   EXPECT_NE(m->body.find("forcepipe_sink_push_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(m->body.find("forcepipe_build_info{version=\"0.1.0\"} 1"), std::string::npos);
+  // The sink's own metrics, labelled with the sink.
+  EXPECT_NE(m->body.find("forcepipe_collecting_pushes_total{sink=\"collecting\"} " + std::to_string(sink_.pushes())),
+            std::string::npos);
   // promtool (Debian package prometheus) is the reference checker.
   testing::TempDir dir;
   testing::WriteFile(dir.File("metrics.txt"), m->body);

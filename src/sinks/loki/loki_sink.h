@@ -82,6 +82,7 @@ class LokiSink : public Sink {
   int max_in_flight() const override { return options_.max_in_flight; }
 
   LokiSinkStats stats() const;
+  std::vector<MetricSample> Metrics() const override;
   // Streams seen within stream_idle (the cardinality guard's count).
   size_t active_streams() const;
   const std::string& push_url() const { return push_url_; }

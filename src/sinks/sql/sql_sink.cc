@@ -91,4 +91,20 @@ Result<Duration> ParseRetentionAge(const std::string& text) {
   return total;
 }
 
+std::vector<MetricSample> SqlSink::Metrics() const {
+  const StoreCounters& c = counters();
+  auto m = [](const char* n, const char* h, const std::atomic<uint64_t>& v) {
+    return MetricSample{n, h, true, {}, static_cast<double>(v.load())};
+  };
+  return {
+      m("sql_events_inserted_total", "Event rows inserted.", c.events_inserted),
+      m("sql_objects_inserted_total", "Event-object rows inserted.", c.objects_inserted),
+      m("sql_events_duplicate_total", "Events already stored (re-delivery), not inserted again.", c.events_duplicate),
+      m("sql_rows_rejected_total", "Entries the database refused (constraint or data errors).", c.rejected),
+      m("sql_events_pruned_total", "Event rows deleted by retention.", c.events_pruned),
+      m("sql_objects_pruned_total", "Event-object rows deleted by retention.", c.objects_pruned),
+      m("sql_prune_runs_total", "Retention passes.", c.prune_runs),
+  };
+}
+
 }  // namespace forcepipe::sql

@@ -62,6 +62,7 @@ class SqlSink final : public Sink {
   }
   SqlStore& store() { return store_; }
   const StoreCounters& counters() const { return store_.counters(); }
+  std::vector<MetricSample> Metrics() const override;
 
  private:
   void PruneLoop();

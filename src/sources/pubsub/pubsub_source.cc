@@ -315,8 +315,8 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx, const salesfor
   return FromGrpc(st, gctx, "Subscribe " + s.topic);
 }
 
-std::vector<SourceMetric> PubSubSource::Metrics() const {
-  std::vector<SourceMetric> out;
+std::vector<MetricSample> PubSubSource::Metrics() const {
+  std::vector<MetricSample> out;
   for (size_t i = 0; i < streams_.size(); ++i) {
     const Counters& c = *counters_[i];
     std::vector<Label> l = {{"topic", streams_[i]->topic}};

@@ -71,7 +71,7 @@ class PubSubSource final : public Source {
   LaneKind lane() const override { return LaneKind::kStreaming; }
   Status Run(SourceContext& ctx) override;
   void Stop() override;
-  std::vector<SourceMetric> Metrics() const override;
+  std::vector<MetricSample> Metrics() const override;
 
   struct Counters {
     std::atomic<uint64_t> events{0};
