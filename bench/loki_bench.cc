@@ -8,12 +8,17 @@
 //   BM_LokiJson / BM_LokiJsonGzip  the debugging encodings
 
 #include <benchmark/benchmark.h>
+
+#ifdef FORCEPIPE_WITH_LOKI_RECEIVER
+#include "sinks/loki/tests/loki_receiver.h"
+#endif
 #include <snappy.h>
 
 #include <random>
 #include <string>
 
 #include "sinks/loki/loki_encoder.h"
+#include "sinks/loki/loki_sink.h"
 #include "sinks/loki/proto/push.pb.h"
 
 namespace forcepipe::loki {
@@ -127,5 +132,34 @@ BENCHMARK(BM_LokiJsonGzip)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace forcepipe::loki
+
+#ifdef FORCEPIPE_WITH_LOKI_RECEIVER
+// End to end: LokiSink::Push of ~1 MiB batches over real HTTP (protobuf +
+// snappy) into the test receiver, which decodes and stores every entry.
+void BM_LokiPushToReceiver(benchmark::State& state) {
+  forcepipe::loki_test::LokiReceiver receiver;
+  if (!receiver.Start(0).ok()) {
+    state.SkipWithError("receiver did not start");
+    return;
+  }
+  forcepipe::LokiSinkOptions o;
+  o.url = receiver.url();
+  auto sink = forcepipe::LokiSink::Create(o);
+  if (!sink.ok() || !(*sink)->Start().ok()) {
+    state.SkipWithError("sink did not start");
+    return;
+  }
+  forcepipe::Batch batch = forcepipe::loki::MakeBatch(1 << 20);
+  for (auto _ : state) {
+    forcepipe::PushOutcome out = (*sink)->Push(batch);
+    if (out.kind != forcepipe::PushOutcome::Kind::kOk) state.SkipWithError("push failed");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.entries.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(batch.bytes));
+  (*sink)->Stop();
+  receiver.Stop();
+}
+BENCHMARK(BM_LokiPushToReceiver)->Unit(benchmark::kMillisecond)->Iterations(200)->UseRealTime();
+#endif
 
 BENCHMARK_MAIN();
