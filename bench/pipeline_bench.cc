@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include "pipeline/lane.h"
+#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 
 namespace forcepipe {
@@ -34,7 +35,7 @@ void BM_LaneThroughput(benchmark::State& state) {
   }
   for (auto _ : state) {
     DiscardSink sink;
-    testing::FakeCheckpointStore store;
+    MemoryCheckpointStore store;
     CommitTracker tracker(&store);
     LaneOptions o;
     o.batch_max_entries = static_cast<size_t>(state.range(0));
@@ -50,7 +51,7 @@ void BM_LaneThroughput(benchmark::State& state) {
     lane.Close();
     lane.WaitDrained(SteadyTime::max());
     lane.Join();
-    if (store.values().size() != static_cast<size_t>(keys)) state.SkipWithError("not all keys committed");
+    if (store.Snapshot().size() != static_cast<size_t>(keys)) state.SkipWithError("not all keys committed");
   }
   state.SetItemsProcessed(state.iterations() * kEntries);
   state.SetBytesProcessed(state.iterations() * kEntries * 200);

@@ -91,54 +91,6 @@ std::vector<size_t> CollectingSink::batch_sizes() const {
   return batch_sizes_;
 }
 
-Result<std::optional<std::string>> FakeCheckpointStore::Load(std::string_view key) {
-  std::lock_guard<std::mutex> l(mu_);
-  auto it = values_.find(key);
-  if (it == values_.end()) return std::optional<std::string>();
-  return std::optional<std::string>(it->second);
-}
-
-Result<CheckpointMap> FakeCheckpointStore::LoadAll() {
-  std::lock_guard<std::mutex> l(mu_);
-  return values_;
-}
-
-Status FakeCheckpointStore::Commit(const CommitRequest& r) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!failures_.empty()) {
-    Status s = failures_.front();
-    failures_.pop_front();
-    return s;
-  }
-  if (r.epoch != 0 && r.epoch < epoch_) return Status::Fenced("epoch " + std::to_string(r.epoch) + " < " + std::to_string(epoch_));
-  for (const auto& [k, want] : r.expect) {
-    auto it = values_.find(k);
-    std::optional<std::string> have;
-    if (it != values_.end()) have = it->second;
-    if (have != want) return Status::Conflict("key " + k + " changed");
-  }
-  if (r.epoch > epoch_) epoch_ = r.epoch;
-  for (const auto& [k, v] : r.set) values_[k] = v;
-  for (const auto& k : r.erase) values_.erase(k);
-  log_.push_back(r.set);
-  return Status::Ok();
-}
-
-void FakeCheckpointStore::FailNextCommit(Status status, int n) {
-  std::lock_guard<std::mutex> l(mu_);
-  for (int i = 0; i < n; ++i) failures_.push_back(status);
-}
-
-std::vector<CheckpointMap> FakeCheckpointStore::commit_log() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return log_;
-}
-
-CheckpointMap FakeCheckpointStore::values() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return values_;
-}
-
 Entry MakeEntry(const std::string& key, const std::string& value, const std::string& line) {
   Entry e;
   e.checkpoint = {key, value};

@@ -79,25 +79,37 @@ class CollectingSink final : public Sink {
   int max_in_flight_ = 4;
 };
 
-// A checkpoint store in memory, with a log of commits and scripted failures.
-class FakeCheckpointStore final : public CheckpointStore {
+// Forwarders, so a test can hand the engine ownership of a sink or store and
+// still inspect the original. Not owning: the original must outlive them.
+class SinkRef final : public Sink {
  public:
-  std::string_view kind() const override { return "memory"; }
-  Result<std::optional<std::string>> Load(std::string_view key) override;
-  Result<CheckpointMap> LoadAll() override;
-  Status Commit(const CommitRequest& request) override;
-
-  void FailNextCommit(Status status, int n = 1);
-  std::vector<CheckpointMap> commit_log() const;
-  CheckpointMap values() const;
+  explicit SinkRef(Sink* inner) : inner_(inner) {}
+  std::string_view kind() const override { return inner_->kind(); }
+  Status Start() override { return inner_->Start(); }
+  PushOutcome Push(const Batch& b) override { return inner_->Push(b); }
+  void Stop() override { inner_->Stop(); }
+  int max_in_flight() const override { return inner_->max_in_flight(); }
+  CheckpointStore* checkpoint_store() override { return inner_->checkpoint_store(); }
+  std::vector<MetricSample> Metrics() const override { return inner_->Metrics(); }
 
  private:
-  mutable std::mutex mu_;
-  CheckpointMap values_;
-  uint64_t epoch_ = 0;
-  std::deque<Status> failures_;
-  std::vector<CheckpointMap> log_;
+  Sink* inner_;
 };
+
+class StoreRef final : public CheckpointStore {
+ public:
+  explicit StoreRef(CheckpointStore* inner) : inner_(inner) {}
+  std::string_view kind() const override { return inner_->kind(); }
+  Result<std::optional<std::string>> Load(std::string_view k) override { return inner_->Load(k); }
+  Result<CheckpointMap> LoadAll() override { return inner_->LoadAll(); }
+  Status Commit(const CommitRequest& r) override { return inner_->Commit(r); }
+
+ private:
+  CheckpointStore* inner_;
+};
+
+// The in-memory checkpoint store with fault injection is checkpoint/memory_store.h
+// (MemoryCheckpointStore: FailNextCommit, commit log, Snapshot).
 
 // Entry helpers.
 Entry MakeEntry(const std::string& key, const std::string& value, const std::string& line);

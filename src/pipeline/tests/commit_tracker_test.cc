@@ -2,27 +2,28 @@
 
 #include <gtest/gtest.h>
 
+#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 
 namespace forcepipe {
 namespace {
 
 TEST(CommitTracker, CommitsOnlyInProductionOrder) {
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker t(&store);
   t.Register(1, {{"a", "1"}});
   t.Register(2, {{"a", "2"}, {"b", "1"}});
   ASSERT_TRUE(t.Complete(2, true).ok());
-  EXPECT_TRUE(store.values().empty()) << "batch 2 must wait for batch 1";
+  EXPECT_TRUE(store.Snapshot().empty()) << "batch 2 must wait for batch 1";
   ASSERT_TRUE(t.Complete(1, true).ok());
-  EXPECT_EQ(store.values(), (CheckpointMap{{"a", "2"}, {"b", "1"}}));
+  EXPECT_EQ(store.Snapshot(), (CheckpointMap{{"a", "2"}, {"b", "1"}}));
   // Both batches merged into one store call.
   EXPECT_EQ(store.commit_log().size(), 1u);
   EXPECT_EQ(t.pending(), 0u);
 }
 
 TEST(CommitTracker, AbandonedBatchBlocksLaterCommitsOnItsKeysOnly) {
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker t(&store);
   t.Register(1, {{"a", "1"}});
   t.Register(2, {{"a", "2"}, {"b", "5"}});
@@ -30,25 +31,25 @@ TEST(CommitTracker, AbandonedBatchBlocksLaterCommitsOnItsKeysOnly) {
   ASSERT_TRUE(t.Complete(1, false).ok());  // abandoned
   ASSERT_TRUE(t.Complete(2, true).ok());
   ASSERT_TRUE(t.Complete(3, true).ok());
-  EXPECT_EQ(store.values(), (CheckpointMap{{"b", "5"}}));
+  EXPECT_EQ(store.Snapshot(), (CheckpointMap{{"b", "5"}}));
   EXPECT_EQ(t.blocked_keys(), (std::set<std::string>{"a"}));
 }
 
 TEST(CommitTracker, FailedCommitIsRetriedWithTheNext) {
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker t(&store);
   store.FailNextCommit(Status::IOError("disk full"));
   t.Register(1, {{"a", "1"}});
   t.Register(2, {{"b", "1"}});
   EXPECT_EQ(t.Complete(1, true).code(), StatusCode::kIOError);
-  EXPECT_TRUE(store.values().empty());
+  EXPECT_TRUE(store.Snapshot().empty());
   ASSERT_TRUE(t.Complete(2, true).ok());
-  EXPECT_EQ(store.values(), (CheckpointMap{{"a", "1"}, {"b", "1"}}));
+  EXPECT_EQ(store.Snapshot(), (CheckpointMap{{"a", "1"}, {"b", "1"}}));
   EXPECT_EQ(t.commit_failures(), 1u);
 }
 
 TEST(CommitTracker, FencingEpochIsPassedAndEnforced) {
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   uint64_t epoch = 5;
   CommitTracker t(&store, [&]() -> Result<uint64_t> { return epoch; });
   t.Register(1, {{"a", "1"}});
@@ -56,7 +57,7 @@ TEST(CommitTracker, FencingEpochIsPassedAndEnforced) {
   epoch = 4;  // a deposed leader
   t.Register(2, {{"a", "2"}});
   EXPECT_EQ(t.Complete(2, true).code(), StatusCode::kFenced);
-  EXPECT_EQ(store.values().at("a"), "1");
+  EXPECT_EQ(store.Snapshot().at("a"), "1");
 }
 
 }  // namespace

@@ -4,13 +4,13 @@
 
 #include <thread>
 
+#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 
 namespace forcepipe {
 namespace {
 
 using testing::CollectingSink;
-using testing::FakeCheckpointStore;
 using testing::MakeCheckpointOnly;
 using testing::MakeEntry;
 using testing::ScriptedSource;
@@ -27,26 +27,10 @@ EngineOptions Fast() {
   return o;
 }
 
-// Wraps a fake so the test keeps a handle after the engine takes ownership.
-struct SinkHandle final : Sink {
-  CollectingSink* inner;
-  explicit SinkHandle(CollectingSink* s) : inner(s) {}
-  std::string_view kind() const override { return "collecting"; }
-  PushOutcome Push(const Batch& b) override { return inner->Push(b); }
-  int max_in_flight() const override { return inner->max_in_flight(); }
-};
-struct StoreHandle final : CheckpointStore {
-  FakeCheckpointStore* inner;
-  explicit StoreHandle(FakeCheckpointStore* s) : inner(s) {}
-  std::string_view kind() const override { return "memory"; }
-  Result<std::optional<std::string>> Load(std::string_view k) override { return inner->Load(k); }
-  Result<CheckpointMap> LoadAll() override { return inner->LoadAll(); }
-  Status Commit(const CommitRequest& r) override { return inner->Commit(r); }
-};
 
 TEST(Engine, FiniteSourcesDrainAndCommitEverything) {
   CollectingSink sink;
-  FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   std::vector<Entry> live, bulk;
   for (int i = 1; i <= 500; ++i) live.push_back(MakeEntry("live", std::to_string(i), "l" + std::to_string(i)));
   for (int i = 1; i <= 300; ++i) bulk.push_back(MakeEntry("bulk", std::to_string(i), "b" + std::to_string(i)));
@@ -55,25 +39,25 @@ TEST(Engine, FiniteSourcesDrainAndCommitEverything) {
   sources.push_back(std::make_unique<ScriptedSource>("s1", live, LaneKind::kStreaming));
   sources.push_back(std::make_unique<ScriptedSource>("s2", bulk, LaneKind::kBulk));
   sink.FailNextPush(CollectingSink::Fail::kRetryable, 3);
-  Engine engine(Fast(), std::move(sources), std::make_unique<SinkHandle>(&sink),
-                std::make_unique<StoreHandle>(&store));
+  Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
   ASSERT_TRUE(engine.Run().ok());
   EXPECT_EQ(sink.delivered_count(), 800u);
-  EXPECT_EQ(store.values(), (CheckpointMap{{"bulk", "300"}, {"live", "900"}}));
+  EXPECT_EQ(store.Snapshot(), (CheckpointMap{{"bulk", "300"}, {"live", "900"}}));
   EXPECT_EQ(engine.source_status()[0]->emitted.load(), 500u);
 }
 
 TEST(Engine, StopRequestDrainsWhatWasAcceptedAndExitsOk) {
   CollectingSink sink;
-  FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   std::vector<Entry> script;
   for (int i = 1; i <= 100; ++i) script.push_back(MakeEntry("k", std::to_string(i), "x"));
   std::vector<std::unique_ptr<Source>> sources;
   auto src = std::make_unique<ScriptedSource>("held", script, LaneKind::kStreaming, /*hold_open=*/true);
   ScriptedSource* raw = src.get();
   sources.push_back(std::move(src));
-  Engine engine(Fast(), std::move(sources), std::make_unique<SinkHandle>(&sink),
-                std::make_unique<StoreHandle>(&store));
+  Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
   std::thread stopper([&] {
     WaitUntil([&] { return raw->emitted() == 100; });
     engine.RequestStop();
@@ -81,21 +65,21 @@ TEST(Engine, StopRequestDrainsWhatWasAcceptedAndExitsOk) {
   ASSERT_TRUE(engine.Run().ok());
   stopper.join();
   EXPECT_EQ(sink.delivered_count(), 100u);
-  EXPECT_EQ(store.values().at("k"), "100");
+  EXPECT_EQ(store.Snapshot().at("k"), "100");
 }
 
 TEST(Engine, ShutdownGraceAbandonsUndeliverableBatch) {
   CollectingSink sink;
-  FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   sink.SetHook([](const Batch&) -> std::optional<PushOutcome> { return PushOutcome::Retryable("down"); });
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<ScriptedSource>("s", std::vector<Entry>{MakeEntry("k", "1", "x")}));
   EngineOptions o = Fast();
   o.shutdown_grace = std::chrono::milliseconds(100);
-  Engine engine(o, std::move(sources), std::make_unique<SinkHandle>(&sink),
-                std::make_unique<StoreHandle>(&store));
+  Engine engine(o, std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
   ASSERT_TRUE(engine.Run().ok());
-  EXPECT_TRUE(store.values().empty()) << "nothing was delivered, nothing may be committed";
+  EXPECT_TRUE(store.Snapshot().empty()) << "nothing was delivered, nothing may be committed";
   EXPECT_EQ(engine.lane(LaneKind::kStreaming)->stats().batches_abandoned.load(), 1u);
 }
 
@@ -112,11 +96,11 @@ class FailingSource final : public Source {
 
 TEST(Engine, SourceFailureStopsWithItsStatus) {
   CollectingSink sink;
-  FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<FailingSource>());
-  Engine engine(Fast(), std::move(sources), std::make_unique<SinkHandle>(&sink),
-                std::make_unique<StoreHandle>(&store));
+  Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
   Status s = engine.Run();
   EXPECT_EQ(s.code(), StatusCode::kUnauthenticated);
   EXPECT_NE(s.message().find("source f"), std::string::npos);

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 
 namespace forcepipe {
@@ -49,7 +50,7 @@ class CheckingStore final : public CheckpointStore {
     std::lock_guard<std::mutex> l(mu_);
     return violations_;
   }
-  CheckpointMap values() const {
+  CheckpointMap Snapshot() const {
     std::lock_guard<std::mutex> l(mu_);
     return values_;
   }
@@ -146,7 +147,7 @@ TEST(LaneProperty, PerKeyCommitOrderUnderRandomFailures) {
     ASSERT_TRUE(store.violations().empty()) << "seed " << seed << ": " << store.violations()[0];
     CheckpointMap want;
     for (const auto& [k, v] : next) want[k] = std::to_string(v);
-    ASSERT_EQ(store.values(), want) << "seed " << seed;
+    ASSERT_EQ(store.Snapshot(), want) << "seed " << seed;
     size_t real = 0;
     for (const auto& p : produced) real += p.real;
     ASSERT_EQ(lane.stats().entries_delivered + lane.stats().entries_dropped, real) << "seed " << seed;
@@ -156,7 +157,7 @@ TEST(LaneProperty, PerKeyCommitOrderUnderRandomFailures) {
 
 TEST(Lane, CheckpointOnlyWaitsForEarlierRealEntriesOnItsKey) {
   CollectingSink sink;
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker tracker(&store);
   std::atomic<bool> release{false};
   sink.SetHook([&](const Batch& b) -> std::optional<PushOutcome> {
@@ -172,9 +173,9 @@ TEST(Lane, CheckpointOnlyWaitsForEarlierRealEntriesOnItsKey) {
   ASSERT_TRUE(lane.Push(MakeCheckpointOnly("a", "7"), nullptr));
   // The keepalive position is formed into its own (entry-less) batch quickly,
   // but must not commit while a1 is undelivered.
-  EXPECT_FALSE(WaitUntil([&] { return !store.values().empty(); }, std::chrono::milliseconds(100)));
+  EXPECT_FALSE(WaitUntil([&] { return !store.Snapshot().empty(); }, std::chrono::milliseconds(100)));
   release = true;
-  EXPECT_TRUE(WaitUntil([&] { return store.values() == CheckpointMap{{"a", "7"}}; }));
+  EXPECT_TRUE(WaitUntil([&] { return store.Snapshot() == CheckpointMap{{"a", "7"}}; }));
   lane.Close();
   lane.Join();
   // The checkpoint-only entry never reached the sink.
@@ -184,7 +185,7 @@ TEST(Lane, CheckpointOnlyWaitsForEarlierRealEntriesOnItsKey) {
 
 TEST(Lane, AbandonedBatchBarrierAtShutdownDeadline) {
   CollectingSink sink;
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker tracker(&store);
   sink.SetHook([&](const Batch& b) -> std::optional<PushOutcome> {
     if (!b.entries.empty() && b.entries[0].line == "a1") return PushOutcome::Retryable("a1 never lands");
@@ -205,14 +206,14 @@ TEST(Lane, AbandonedBatchBarrierAtShutdownDeadline) {
   lane.Abort();
   lane.Join();
   // a2 was delivered but a1 was not: a's checkpoint must not move. b is free.
-  EXPECT_EQ(store.values(), (CheckpointMap{{"b", "2"}}));
+  EXPECT_EQ(store.Snapshot(), (CheckpointMap{{"b", "2"}}));
   EXPECT_EQ(tracker.blocked_keys(), (std::set<std::string>{"a"}));
   EXPECT_EQ(lane.stats().batches_abandoned.load(), 1u);
 }
 
 TEST(Lane, StalledSinkBlocksProducerWithinByteBudget) {
   CollectingSink sink;
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker tracker(&store);
   std::mutex m;
   std::condition_variable cv;
@@ -263,13 +264,13 @@ TEST(Lane, StalledSinkBlocksProducerWithinByteBudget) {
   ASSERT_TRUE(lane.WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(30)));
   lane.Join();
   EXPECT_EQ(sink.delivered_count(), static_cast<size_t>(kTotal));
-  EXPECT_EQ(store.values().at("k"), std::to_string(kTotal));
+  EXPECT_EQ(store.Snapshot().at("k"), std::to_string(kTotal));
   EXPECT_EQ(lane.held_bytes(), 0u);
 }
 
 TEST(Lane, FlushesOnMaxBytesAndInterval) {
   CollectingSink sink;
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker tracker(&store);
   LaneOptions o = FastOptions();
   o.batch_max_entries = 1000;
@@ -301,7 +302,7 @@ TEST(Lane, FlushesOnMaxBytesAndInterval) {
 
 TEST(Lane, RetryHonoursRetryAfterHint) {
   CollectingSink sink;
-  testing::FakeCheckpointStore store;
+  MemoryCheckpointStore store;
   CommitTracker tracker(&store);
   sink.FailNextPush(CollectingSink::Fail::kRetryable, 1, std::chrono::milliseconds(150));
   LaneOptions o = FastOptions();

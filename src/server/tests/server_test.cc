@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 #include "testing/process.h"
 
@@ -15,7 +16,6 @@ namespace forcepipe::server {
 namespace {
 
 using testing::CollectingSink;
-using testing::FakeCheckpointStore;
 using testing::MakeEntry;
 using testing::WaitUntil;
 
@@ -42,7 +42,7 @@ class ServerTest : public ::testing::Test {
     eo.streaming.retry.max = std::chrono::milliseconds(5);
     eo.shutdown_grace = std::chrono::milliseconds(200);
     engine_ = std::make_unique<Engine>(eo, std::move(sources), std::make_unique<SinkHandle>(&sink_),
-                                       std::make_unique<FakeCheckpointStore>(), &clock_);
+                                       std::make_unique<MemoryCheckpointStore>(), &clock_);
   }
   void TearDown() override {
     engine_->RequestStop();

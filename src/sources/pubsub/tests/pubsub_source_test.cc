@@ -14,6 +14,7 @@
 #include "emulator/emulator.h"
 #include "pipeline/engine.h"
 #include "sources/pubsub/event_mapper.h"
+#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 #include "testing/process.h"
 
@@ -21,26 +22,11 @@ namespace forcepipe::pubsub {
 namespace {
 
 using testing::CollectingSink;
-using testing::FakeCheckpointStore;
 using testing::WaitUntil;
 
 const std::vector<std::string> kTopics = {"/data/AccountChangeEvent", "/data/ContactChangeEvent",
                                           "/event/LoginEventStream", "/event/Order_Event__e"};
 
-struct SinkHandle final : Sink {
-  CollectingSink* inner;
-  explicit SinkHandle(CollectingSink* s) : inner(s) {}
-  std::string_view kind() const override { return "collecting"; }
-  PushOutcome Push(const Batch& b) override { return inner->Push(b); }
-};
-struct StoreHandle final : CheckpointStore {
-  FakeCheckpointStore* inner;
-  explicit StoreHandle(FakeCheckpointStore* s) : inner(s) {}
-  std::string_view kind() const override { return "memory"; }
-  Result<std::optional<std::string>> Load(std::string_view k) override { return inner->Load(k); }
-  Result<CheckpointMap> LoadAll() override { return inner->LoadAll(); }
-  Status Commit(const CommitRequest& r) override { return inner->Commit(r); }
-};
 
 class PubSubSourceTest : public ::testing::Test {
  protected:
@@ -90,8 +76,8 @@ class PubSubSourceTest : public ::testing::Test {
     eo.streaming.batch_interval = std::chrono::milliseconds(10);
     eo.streaming.retry.initial = std::chrono::milliseconds(1);
     eo.shutdown_grace = std::chrono::seconds(10);
-    engine_ = std::make_unique<Engine>(eo, std::move(sources), std::make_unique<SinkHandle>(&sink_),
-                                       std::make_unique<StoreHandle>(&store_));
+    engine_ = std::make_unique<Engine>(eo, std::move(sources), std::make_unique<testing::SinkRef>(&sink_),
+                                       std::make_unique<testing::StoreRef>(&store_));
     runner_ = std::thread([this] { run_status_ = engine_->Run(); });
   }
   void StopEngine() {
@@ -124,7 +110,7 @@ class PubSubSourceTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<emulator::Emulator> emu_;
   CollectingSink sink_;
-  FakeCheckpointStore store_;
+  MemoryCheckpointStore store_;
   std::unique_ptr<Engine> engine_;
   PubSubSource* source_ = nullptr;
   std::thread runner_;
@@ -151,8 +137,8 @@ TEST_F(PubSubSourceTest, DeliversEveryEventOfEveryTopicAsInTheLedger) {
   }
   EXPECT_EQ(cdc, 60u);
   // Each schema id was fetched once.
-  EXPECT_TRUE(WaitUntil([&] { return store_.values().size() == kTopics.size(); }));
-  auto b = Base64Decode(store_.values().at(Key("/event/LoginEventStream")));
+  EXPECT_TRUE(WaitUntil([&] { return store_.Snapshot().size() == kTopics.size(); }));
+  auto b = Base64Decode(store_.Snapshot().at(Key("/event/LoginEventStream")));
   ASSERT_TRUE(b.ok());
 }
 
@@ -212,7 +198,7 @@ TEST_F(PubSubSourceTest, UndecodablePayloadIsDeadLetteredAndTheStreamMovesOn) {
   std::string tip_bytes(8, '\0');
   for (int i = 0; i < 8; ++i) tip_bytes[7 - i] = static_cast<char>((tip >> (8 * i)) & 0xff);
   EXPECT_TRUE(WaitUntil([&] {
-    auto v = store_.values();
+    auto v = store_.Snapshot();
     return v.count(Key("/event/Order_Event__e")) && v.at(Key("/event/Order_Event__e")) == Base64Encode(tip_bytes);
   }));
 }
@@ -237,7 +223,7 @@ TEST_F(PubSubSourceTest, RestartResumesStrictlyAfterTheCommittedPosition) {
   Emit(topic, 40);
   StartEngine(SourceOptions({topic}));
   ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
-  ASSERT_TRUE(WaitUntil([&] { return store_.values().count(Key(topic)) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return store_.Snapshot().count(Key(topic)) == 1; }));
   StopEngine();
   size_t first_run = sink_.delivered_count();
   Emit(topic, 40);
@@ -275,13 +261,13 @@ TEST_F(PubSubSourceTest, KeepaliveLatestReplayIdIsCommittedWithoutAnEntry) {
   auto o = SourceOptions({topic});
   o.initial_preset = Preset::kLatest;
   StartEngine(std::move(o));
-  ASSERT_TRUE(WaitUntil([&] { return store_.values().count(Key(topic)) == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return store_.Snapshot().count(Key(topic)) == 1; }));
   EXPECT_EQ(sink_.delivered_count(), 0u);
   EXPECT_GE(source_->counters(0).keepalives.load(), 1u);
   auto tip = emu_->bus().Tip(topic);
   std::string tip_bytes(8, '\0');
   for (int i = 0; i < 8; ++i) tip_bytes[7 - i] = static_cast<char>((tip >> (8 * i)) & 0xff);
-  EXPECT_EQ(store_.values().at(Key(topic)), Base64Encode(tip_bytes));
+  EXPECT_EQ(store_.Snapshot().at(Key(topic)), Base64Encode(tip_bytes));
 }
 
 TEST_F(PubSubSourceTest, WatchdogReconnectsASilentStream) {
