@@ -4,8 +4,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "pipeline/lane.h"
 #include "checkpoint/memory_store.h"
+#include "pipeline/lane.h"
 #include "testing/fakes.h"
 
 namespace forcepipe {
@@ -51,12 +51,18 @@ void BM_LaneThroughput(benchmark::State& state) {
     lane.Close();
     lane.WaitDrained(SteadyTime::max());
     lane.Join();
-    if (store.Snapshot().size() != static_cast<size_t>(keys)) state.SkipWithError("not all keys committed");
+    if (store.Snapshot().size() != static_cast<size_t>(keys))
+      state.SkipWithError("not all keys committed");
   }
   state.SetItemsProcessed(state.iterations() * kEntries);
   state.SetBytesProcessed(state.iterations() * kEntries * 200);
 }
-BENCHMARK(BM_LaneThroughput)->Args({1000, 1})->Args({1000, 4})->Args({100, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LaneThroughput)
+    ->Args({1000, 1})
+    ->Args({1000, 4})
+    ->Args({100, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace forcepipe

@@ -14,7 +14,8 @@
 
 int main(int argc, char** argv) {
   if (argc != 7) {
-    std::fprintf(stderr, "usage: %s ENDPOINT TOPIC ACCESS_TOKEN INSTANCE_URL TENANT_ID COUNT\n", argv[0]);
+    std::fprintf(stderr, "usage: %s ENDPOINT TOPIC ACCESS_TOKEN INSTANCE_URL TENANT_ID COUNT\n",
+                 argv[0]);
     return 2;
   }
   const long long want = std::atoll(argv[6]);

@@ -15,14 +15,24 @@ using forcepipe::config::OptionTable;
 using forcepipe::config::OptionType;
 
 const OptionTable kInner = {
-    {.key = "n", .type = OptionType::kInt, .default_value = "1", .description = "n", .min = 0, .max = 10},
+    {.key = "n",
+     .type = OptionType::kInt,
+     .default_value = "1",
+     .description = "n",
+     .min = 0,
+     .max = 10},
     {.key = "d", .type = OptionType::kDuration, .default_value = "1s", .description = "d"},
 };
 const OptionTable kTable = {
     {.key = "s", .type = OptionType::kString, .description = "s", .choices = {"a", "b"}},
     {.key = "p", .type = OptionType::kSecret, .description = "p"},
     {.key = "b", .type = OptionType::kBool, .default_value = "false", .description = "b"},
-    {.key = "f", .type = OptionType::kDouble, .default_value = "0.5", .description = "f", .min = 0, .max = 1},
+    {.key = "f",
+     .type = OptionType::kDouble,
+     .default_value = "0.5",
+     .description = "f",
+     .min = 0,
+     .max = 1},
     {.key = "z", .type = OptionType::kSize, .default_value = "1MiB", .description = "z"},
     {.key = "l", .type = OptionType::kStringList, .description = "l"},
     {.key = "m", .type = OptionType::kStringMap, .description = "m"},

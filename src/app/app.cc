@@ -37,47 +37,102 @@ using config::OptionType;
 namespace {
 
 const OptionTable kLane = {
-    {.key = "max_entries", .type = OptionType::kInt, .default_value = "50000",
-     .description = "entries the lane may hold (queued, batching, in flight)", .min = 1, .max = 100000000},
-    {.key = "max_bytes", .type = OptionType::kSize, .default_value = "64MiB",
-     .description = "bytes the lane may hold; producers block beyond it", .min = 64 * 1024},
+    {.key = "max_entries",
+     .type = OptionType::kInt,
+     .default_value = "50000",
+     .description = "entries the lane may hold (queued, batching, in flight)",
+     .min = 1,
+     .max = 100000000},
+    {.key = "max_bytes",
+     .type = OptionType::kSize,
+     .default_value = "64MiB",
+     .description = "bytes the lane may hold; producers block beyond it",
+     .min = 64 * 1024},
 };
 const OptionTable kPipeline = {
-    {.key = "shutdown_grace", .type = OptionType::kDuration, .default_value = "25s",
-     .description = "how long a stop may drain before undelivered batches are abandoned", .min = 0, .max = 3600},
-    {.key = "streaming", .type = OptionType::kSection, .description = "the streaming lane (Pub/Sub)", .section = &kLane},
-    {.key = "bulk", .type = OptionType::kSection, .description = "the bulk lane (polling, EventLogFile, ApexLog)",
+    {.key = "shutdown_grace",
+     .type = OptionType::kDuration,
+     .default_value = "25s",
+     .description = "how long a stop may drain before undelivered batches are abandoned",
+     .min = 0,
+     .max = 3600},
+    {.key = "streaming",
+     .type = OptionType::kSection,
+     .description = "the streaming lane (Pub/Sub)",
+     .section = &kLane},
+    {.key = "bulk",
+     .type = OptionType::kSection,
+     .description = "the bulk lane (polling, EventLogFile, ApexLog)",
      .section = &kLane},
 };
 const OptionTable kTop = {
-    {.key = "data_dir", .type = OptionType::kString, .default_value = "forcepipe-data",
+    {.key = "data_dir",
+     .type = OptionType::kString,
+     .default_value = "forcepipe-data",
      .description = "where forcepipe keeps local files (dead letters)"},
-    {.key = "pipeline", .type = OptionType::kSection, .description = "queues and shutdown", .section = &kPipeline},
-    {.key = "server", .type = OptionType::kSection, .description = "the HTTP server: /metrics, /healthz, /readyz, /status",
+    {.key = "pipeline",
+     .type = OptionType::kSection,
+     .description = "queues and shutdown",
+     .section = &kPipeline},
+    {.key = "server",
+     .type = OptionType::kSection,
+     .description = "the HTTP server: /metrics, /healthz, /readyz, /status",
      .section = &server::ServerOptionTable()},
 };
 const OptionTable kBatch = {
-    {.key = "max_entries", .type = OptionType::kInt, .default_value = "1000",
-     .description = "flush a batch at this many entries", .min = 1, .max = 1000000},
-    {.key = "max_bytes", .type = OptionType::kSize, .default_value = "1MiB",
-     .description = "flush a batch at this many bytes", .min = 1024, .max = 256 << 20},
-    {.key = "interval", .type = OptionType::kDuration, .default_value = "1s",
-     .description = "flush a non-empty batch after this long", .min = 0.001, .max = 3600},
+    {.key = "max_entries",
+     .type = OptionType::kInt,
+     .default_value = "1000",
+     .description = "flush a batch at this many entries",
+     .min = 1,
+     .max = 1000000},
+    {.key = "max_bytes",
+     .type = OptionType::kSize,
+     .default_value = "1MiB",
+     .description = "flush a batch at this many bytes",
+     .min = 1024,
+     .max = 256 << 20},
+    {.key = "interval",
+     .type = OptionType::kDuration,
+     .default_value = "1s",
+     .description = "flush a non-empty batch after this long",
+     .min = 0.001,
+     .max = 3600},
 };
 const OptionTable kRetry = {
-    {.key = "initial_backoff", .type = OptionType::kDuration, .default_value = "100ms",
-     .description = "first retry wait (exponential, full jitter)", .min = 0.001, .max = 3600},
-    {.key = "max_backoff", .type = OptionType::kDuration, .default_value = "30s",
-     .description = "longest retry wait", .min = 0.001, .max = 86400},
-    {.key = "max_retry_after", .type = OptionType::kDuration, .default_value = "5m",
-     .description = "cap on a server's Retry-After", .min = 0, .max = 86400},
+    {.key = "initial_backoff",
+     .type = OptionType::kDuration,
+     .default_value = "100ms",
+     .description = "first retry wait (exponential, full jitter)",
+     .min = 0.001,
+     .max = 3600},
+    {.key = "max_backoff",
+     .type = OptionType::kDuration,
+     .default_value = "30s",
+     .description = "longest retry wait",
+     .min = 0.001,
+     .max = 86400},
+    {.key = "max_retry_after",
+     .type = OptionType::kDuration,
+     .default_value = "5m",
+     .description = "cap on a server's Retry-After",
+     .min = 0,
+     .max = 86400},
 };
-const Option kTypeOption = {.key = "type", .type = OptionType::kString, .description = "the kind", .required = true};
+const Option kTypeOption = {
+    .key = "type", .type = OptionType::kString, .description = "the kind", .required = true};
 const OptionTable kSinkCommon = {
     {.key = "batch", .type = OptionType::kSection, .description = "batching", .section = &kBatch},
-    {.key = "max_in_flight", .type = OptionType::kInt, .default_value = "1",
-     .description = "pushes in flight at once (commits stay in order)", .min = 1, .max = 64},
-    {.key = "retry", .type = OptionType::kSection, .description = "retries of failed pushes", .section = &kRetry},
+    {.key = "max_in_flight",
+     .type = OptionType::kInt,
+     .default_value = "1",
+     .description = "pushes in flight at once (commits stay in order)",
+     .min = 1,
+     .max = 64},
+    {.key = "retry",
+     .type = OptionType::kSection,
+     .description = "retries of failed pushes",
+     .section = &kRetry},
 };
 
 std::string Join(const std::vector<std::string>& v) {
@@ -89,7 +144,8 @@ std::string Join(const std::vector<std::string>& v) {
 void RegisterSecrets(const config::Node& node) {
   if (!node.table()) return;
   for (const auto& o : *node.table()) {
-    if (o.type == OptionType::kSecret && node.Has(o.key)) log::RegisterSecret(node.GetString(o.key));
+    if (o.type == OptionType::kSecret && node.Has(o.key))
+      log::RegisterSecret(node.GetString(o.key));
     if (o.type == OptionType::kSection) RegisterSecrets(node.GetSection(o.key));
   }
 }
@@ -106,8 +162,8 @@ Result<LoadedConfig::Instance<T>> LoadInstance(const YAML::Node& yaml, const std
   }
   const Factory<T>* f = reg.Find(type.Scalar());
   if (!f) {
-    return Status::InvalidArgument(path + ".type: unknown kind \"" + type.Scalar() + "\"; expected one of " +
-                                   Join(reg.Kinds()));
+    return Status::InvalidArgument(path + ".type: unknown kind \"" + type.Scalar() +
+                                   "\"; expected one of " + Join(reg.Kinds()));
   }
   auto table = std::make_unique<OptionTable>();
   table->push_back(kTypeOption);
@@ -191,7 +247,8 @@ Status RegisterBuiltins(Registry& r) {
 Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const Registry& registry,
                                                  const config::Environment& env) {
   auto out = std::make_unique<LoadedConfig>();
-  if (!root.IsMap()) return Status::InvalidArgument("the config must be a mapping with sources and sinks");
+  if (!root.IsMap())
+    return Status::InvalidArgument("the config must be a mapping with sources and sinks");
   static const char* kDynamic[] = {"checkpoint", "sources", "sinks"};
   YAML::Node top = YAML::Clone(root);
   for (const char* k : kDynamic) top.remove(k);
@@ -205,18 +262,22 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const R
 
   YAML::Node sources = root["sources"];
   if (!sources.IsDefined() || !sources.IsMap() || sources.size() == 0) {
-    return Status::InvalidArgument("sources: expected a mapping of one or more named sources, e.g. sources: {gen: {type: synthetic}}");
+    return Status::InvalidArgument(
+        "sources: expected a mapping of one or more named sources, e.g. sources: {gen: {type: "
+        "synthetic}}");
   }
   for (const auto& kv : sources) {
     std::string name = kv.first.Scalar();
-    FP_ASSIGN_OR_RETURN(auto inst, LoadInstance<Source>(kv.second, "sources." + name, name, registry.sources,
-                                                        nullptr, *out, env));
+    FP_ASSIGN_OR_RETURN(auto inst, LoadInstance<Source>(kv.second, "sources." + name, name,
+                                                        registry.sources, nullptr, *out, env));
     out->sources.push_back(std::move(inst));
   }
 
   YAML::Node sinks = root["sinks"];
   if (!sinks.IsDefined() || !sinks.IsMap() || sinks.size() == 0) {
-    return Status::InvalidArgument("sinks: expected a mapping with one named sink, e.g. sinks: {out: {type: jsonl, path: events.jsonl}}");
+    return Status::InvalidArgument(
+        "sinks: expected a mapping with one named sink, e.g. sinks: {out: {type: jsonl, path: "
+        "events.jsonl}}");
   }
   if (sinks.size() > 1) {
     return Status::InvalidArgument("sinks: exactly one sink per process is supported (got " +
@@ -224,30 +285,33 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const R
   }
   for (const auto& kv : sinks) {
     std::string name = kv.first.Scalar();
-    FP_ASSIGN_OR_RETURN(out->sink, LoadInstance<Sink>(kv.second, "sinks." + name, name, registry.sinks,
-                                                      &kSinkCommon, *out, env));
+    FP_ASSIGN_OR_RETURN(out->sink, LoadInstance<Sink>(kv.second, "sinks." + name, name,
+                                                      registry.sinks, &kSinkCommon, *out, env));
   }
   // A batch must fit in its lane, or it could only ever flush by interval.
   for (const char* lane : {"streaming", "bulk"}) {
     uint64_t lane_bytes = out->top.GetSection("pipeline").GetSection(lane).GetSize("max_bytes");
     uint64_t batch_bytes = out->sink.node.GetSection("batch").GetSize("max_bytes");
     if (batch_bytes * 2 > lane_bytes) {
-      return Status::InvalidArgument(out->sink.path + ".batch.max_bytes: " + std::to_string(batch_bytes) +
-                                     " bytes must be at most half of pipeline." + lane + ".max_bytes (" +
-                                     std::to_string(lane_bytes) + " bytes)");
+      return Status::InvalidArgument(out->sink.path +
+                                     ".batch.max_bytes: " + std::to_string(batch_bytes) +
+                                     " bytes must be at most half of pipeline." + lane +
+                                     ".max_bytes (" + std::to_string(lane_bytes) + " bytes)");
     }
   }
 
   YAML::Node cp = root["checkpoint"];
   if (cp.IsDefined() && !cp.IsNull()) {
-    FP_ASSIGN_OR_RETURN(out->checkpoint, LoadInstance<CheckpointStore>(cp, "checkpoint", "checkpoint",
-                                                                       registry.checkpoint_stores, nullptr, *out, env));
+    FP_ASSIGN_OR_RETURN(out->checkpoint, LoadInstance<CheckpointStore>(
+                                             cp, "checkpoint", "checkpoint",
+                                             registry.checkpoint_stores, nullptr, *out, env));
     out->has_checkpoint = true;
   }
   return out;
 }
 
-Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path, const Registry& registry) {
+Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path,
+                                                     const Registry& registry) {
   FP_ASSIGN_OR_RETURN(YAML::Node root, config::LoadYamlFile(path));
   auto r = LoadConfig(root, registry);
   if (!r.ok()) return Status::InvalidArgument(path + ": " + r.status().message());
@@ -261,7 +325,8 @@ Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& c, const Clock* 
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Status::IOError("data_dir " + data_dir + ": " + ec.message());
 
-  FP_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, c.sink.factory->create(c.sink.node, ContextFor(c, c.sink.name)));
+  FP_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink,
+                      c.sink.factory->create(c.sink.node, ContextFor(c, c.sink.name)));
   std::unique_ptr<CheckpointStore> store;
   if (c.has_checkpoint) {
     auto s = c.checkpoint.factory->create(c.checkpoint.node, ContextFor(c, "checkpoint"));
@@ -269,7 +334,8 @@ Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& c, const Clock* 
     store = std::move(s).value();
   } else if (!sink->checkpoint_store()) {
     return Status::InvalidArgument("checkpoint: required because sink " + c.sink.name + " (type " +
-                                   std::string(sink->kind()) + ") does not store checkpoints itself; add e.g. "
+                                   std::string(sink->kind()) +
+                                   ") does not store checkpoints itself; add e.g. "
                                    "checkpoint: {type: file, path: forcepipe-checkpoints.json}");
   }
   std::vector<std::unique_ptr<Source>> sources;
@@ -284,11 +350,13 @@ Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& c, const Clock* 
   o.streaming = LaneFrom(p.GetSection("streaming"), c.sink.node, 1);
   o.bulk = LaneFrom(p.GetSection("bulk"), c.sink.node, 2);
   o.dead_letter_path = (std::filesystem::path(data_dir) / "dead-letters.jsonl").string();
-  return std::make_unique<Engine>(std::move(o), std::move(sources), std::move(sink), std::move(store), clock);
+  return std::make_unique<Engine>(std::move(o), std::move(sources), std::move(sink),
+                                  std::move(store), clock);
 }
 
-Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c, const Engine& engine,
-                                                         const std::string& version) {
+Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
+                                                          const Engine& engine,
+                                                          const std::string& version) {
   const config::Node& n = c.top.GetSection("server");
   if (!n.GetBool("enabled")) return std::unique_ptr<server::StatusServer>();
   server::ServerOptions o;
@@ -300,20 +368,22 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
 #ifdef FORCEPIPE_WITH_SINK_SQL
   // One record's history, as `forcepipe history --json` prints it.
   if (auto* sql = dynamic_cast<sql::SqlSink*>(const_cast<Sink*>(engine.sink()))) {
-    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)", [sql](const std::map<std::string, std::string>& p) {
-      int limit = 50;
-      if (auto it = p.find("limit"); it != p.end()) limit = std::clamp(std::atoi(it->second.c_str()), 1, 1000);
-      std::string type = p.count("type") ? p.at("type") : "";
-      auto rows = sql->QueryHistory(p.at("1"), limit, type);
-      if (!rows.ok()) {
-        std::string body = "{\"error\":\"";
-        log::AppendJsonEscaped(body, log::Redact(rows.status().message()));
-        return server::StatusServer::Response{503, "application/json", body + "\"}"};
-      }
-      std::ostringstream out;
-      sql::PrintHistory(*rows, true, out);
-      return server::StatusServer::Response{200, "application/json", out.str()};
-    });
+    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)",
+                [sql](const std::map<std::string, std::string>& p) {
+                  int limit = 50;
+                  if (auto it = p.find("limit"); it != p.end())
+                    limit = std::clamp(std::atoi(it->second.c_str()), 1, 1000);
+                  std::string type = p.count("type") ? p.at("type") : "";
+                  auto rows = sql->QueryHistory(p.at("1"), limit, type);
+                  if (!rows.ok()) {
+                    std::string body = "{\"error\":\"";
+                    log::AppendJsonEscaped(body, log::Redact(rows.status().message()));
+                    return server::StatusServer::Response{503, "application/json", body + "\"}"};
+                  }
+                  std::ostringstream out;
+                  sql::PrintHistory(*rows, true, out);
+                  return server::StatusServer::Response{200, "application/json", out.str()};
+                });
   }
 #endif
   FP_RETURN_IF_ERROR(s->Start());
@@ -326,10 +396,11 @@ Result<std::shared_ptr<CheckpointStore>> OpenCheckpointStore(const LoadedConfig&
     if (!s.ok()) return s.status().WithContext("checkpoint");
     return std::shared_ptr<CheckpointStore>(std::move(s).value());
   }
-  FP_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, c.sink.factory->create(c.sink.node, ContextFor(c, c.sink.name)));
+  FP_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink,
+                      c.sink.factory->create(c.sink.node, ContextFor(c, c.sink.name)));
   if (!sink->checkpoint_store()) {
-    return Status::InvalidArgument("checkpoint: the config has no checkpoint store and sink " + c.sink.name +
-                                   " keeps none");
+    return Status::InvalidArgument("checkpoint: the config has no checkpoint store and sink " +
+                                   c.sink.name + " keeps none");
   }
   FP_RETURN_IF_ERROR(sink->Start());
   return std::shared_ptr<CheckpointStore>(std::make_shared<SinkBackedStore>(std::move(sink)));
@@ -338,10 +409,13 @@ Result<std::shared_ptr<CheckpointStore>> OpenCheckpointStore(const LoadedConfig&
 std::string RenderExampleConfig(const Registry& r) {
   std::string out =
       "# forcepipe configuration. Values may use ${ENV} and ${ENV:-default}; secrets may\n"
-      "# be read from a file with <key>_file. Durations: 250ms, 30s, 5m, 1h. Sizes: 512KiB, 256MiB.\n\n";
+      "# be read from a file with <key>_file. Durations: 250ms, 30s, 5m, 1h. Sizes: 512KiB, "
+      "256MiB.\n\n";
   out += config::RenderExample(kTop, 0);
-  out += "\n# Where resume positions are kept (not needed when the sink is sql: it keeps\n"
-         "# them in its own transaction).\ncheckpoint:\n  type: file\n  path: forcepipe-checkpoints.json\n";
+  out +=
+      "\n# Where resume positions are kept (not needed when the sink is sql: it keeps\n"
+      "# them in its own transaction).\ncheckpoint:\n  type: file\n  path: "
+      "forcepipe-checkpoints.json\n";
   out += "\nsources:\n  gen:\n    type: synthetic\n";
   if (auto* f = r.sources.Find("synthetic")) out += config::RenderExample(*f->options, 4);
   out += "\nsinks:\n  out:\n    type: jsonl\n    path: events.jsonl\n";
@@ -363,7 +437,8 @@ std::string RenderExampleConfig(const Registry& r) {
   };
   section("source", r.sources.Kinds(), [&](const std::string& k) { return r.sources.Find(k); });
   section("sink", r.sinks.Kinds(), [&](const std::string& k) { return r.sinks.Find(k); });
-  section("checkpoint", r.checkpoint_stores.Kinds(), [&](const std::string& k) { return r.checkpoint_stores.Find(k); });
+  section("checkpoint", r.checkpoint_stores.Kinds(),
+          [&](const std::string& k) { return r.checkpoint_stores.Find(k); });
   return out;
 }
 

@@ -29,33 +29,37 @@ struct LoadedConfig {
   template <typename T>
   struct Instance {
     std::string name;
-    std::string path;              // e.g. "sinks.out"
+    std::string path;  // e.g. "sinks.out"
     const Factory<T>* factory = nullptr;
     config::Node node;
   };
 
-  std::string file;                // where it was read from ("" for text)
-  config::Node top;                // data_dir, pipeline
+  std::string file;  // where it was read from ("" for text)
+  config::Node top;  // data_dir, pipeline
   std::vector<Instance<Source>> sources;
   Instance<Sink> sink;
-  bool has_checkpoint = false;     // false: the sink is the checkpoint store
+  bool has_checkpoint = false;  // false: the sink is the checkpoint store
   Instance<CheckpointStore> checkpoint;
   std::vector<std::unique_ptr<config::OptionTable>> tables;  // owned tables the nodes point into
 };
 
 // Validates `root`. Errors name the full path. Every secret value found is
 // registered with the log redactor.
-Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const Registry& registry,
-                                                 const config::Environment& env = config::Environment::Process());
-Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path, const Registry& registry);
+Result<std::unique_ptr<LoadedConfig>> LoadConfig(
+    const YAML::Node& root, const Registry& registry,
+    const config::Environment& env = config::Environment::Process());
+Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path,
+                                                     const Registry& registry);
 
 // Builds the engine (sources, sink, checkpoint store) from a loaded config.
-Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& config, const Clock* clock = Clock::Real());
+Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& config,
+                                            const Clock* clock = Clock::Real());
 
 // Starts the status/metrics server for `engine` when the config enables it
 // (returns null when disabled). The server must be stopped before the engine dies.
-Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& config, const Engine& engine,
-                                                         const std::string& version);
+Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& config,
+                                                          const Engine& engine,
+                                                          const std::string& version);
 
 // Opens the checkpoint store the config's pipeline commits to (the sink's own
 // when it is transactional), for `forcepipe state`.

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "app/app.h"
-#include "config/loader.h"
 #include "cli/demo.h"
+#include "config/loader.h"
 #include "config/node.h"
 #include "core/log.h"
 
@@ -32,7 +32,8 @@ Registry& Builtins() {
     Registry reg;
     Status s = app::RegisterBuiltins(reg);
     if (!s.ok()) {
-      std::fprintf(stderr, "forcepipe: internal error registering components: %s\n", s.ToString().c_str());
+      std::fprintf(stderr, "forcepipe: internal error registering components: %s\n",
+                   s.ToString().c_str());
       std::exit(kRuntime);
     }
     return reg;
@@ -68,7 +69,8 @@ class SignalWatcher {
       int sig = sigtimedwait(&set, nullptr, &ts);
       if (sig < 0) continue;
       if (++count_ == 1) {
-        log::Get("cli")->info("received {}; stopping (send again to exit at once)", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        log::Get("cli")->info("received {}; stopping (send again to exit at once)",
+                              sig == SIGINT ? "SIGINT" : "SIGTERM");
         stop_();
       } else {
         std::fprintf(stderr, "forcepipe: second signal, exiting now\n");
@@ -86,7 +88,8 @@ Result<std::unique_ptr<app::LoadedConfig>> Load(const std::string& file) {
   return app::LoadConfigFile(file, Builtins());
 }
 
-int RunEngine(const app::LoadedConfig& c, const std::function<void(Engine&, std::atomic<bool>&)>& observer,
+int RunEngine(const app::LoadedConfig& c,
+              const std::function<void(Engine&, std::atomic<bool>&)>& observer,
               const std::function<void(const std::string&)>& on_server = nullptr) {
   auto engine = app::BuildEngine(c);
   if (!engine.ok()) {
@@ -132,8 +135,8 @@ int ConfigCheck(const Options& o) {
     PrintError("config", c.status());
     return kConfig;
   }
-  std::printf("%s: ok (%zu source(s), sink %s of type %s)\n", o.config_file.c_str(), (*c)->sources.size(),
-              (*c)->sink.name.c_str(), (*c)->sink.factory->kind.c_str());
+  std::printf("%s: ok (%zu source(s), sink %s of type %s)\n", o.config_file.c_str(),
+              (*c)->sources.size(), (*c)->sink.name.c_str(), (*c)->sink.factory->kind.c_str());
   return kOk;
 }
 
@@ -221,15 +224,18 @@ int StateDelete(const Options& o) {
 }
 
 int Demo(const Options& o) {
-#if defined(FORCEPIPE_WITH_EMULATOR) && defined(FORCEPIPE_WITH_PUBSUB) && defined(FORCEPIPE_WITH_SINK_SQL)
-  return RealDemo(o, [&](const std::string& path, const std::function<void(Engine&, std::atomic<bool>&)>& observer) {
+#if defined(FORCEPIPE_WITH_EMULATOR) && defined(FORCEPIPE_WITH_PUBSUB) && \
+    defined(FORCEPIPE_WITH_SINK_SQL)
+  return RealDemo(o, [&](const std::string& path,
+                         const std::function<void(Engine&, std::atomic<bool>&)>& observer) {
     auto c = Load(path);
     if (!c.ok()) {
       PrintError("demo config", c.status());
       return kConfig;
     }
     return RunEngine(**c, observer, [](const std::string& url) {
-      std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(), url.c_str());
+      std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(),
+                   url.c_str());
     });
   });
 #else
@@ -242,14 +248,16 @@ int SyntheticDemo(const Options& o) {
   std::error_code ec;
   fs::create_directories(o.demo_dir, ec);
   if (ec) {
-    std::fprintf(stderr, "forcepipe: demo: cannot create %s: %s\n", o.demo_dir.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "forcepipe: demo: cannot create %s: %s\n", o.demo_dir.c_str(),
+                 ec.message().c_str());
     return kRuntime;
   }
   Duration limit{0};
   if (!o.duration.empty()) {
     auto d = config::ParseDuration(o.duration);
     if (!d.ok()) {
-      std::fprintf(stderr, "forcepipe: demo: --duration: expected a duration like 30s, got \"%s\"\n",
+      std::fprintf(stderr,
+                   "forcepipe: demo: --duration: expected a duration like 30s, got \"%s\"\n",
                    o.duration.c_str());
       return kConfig;
     }
@@ -260,11 +268,13 @@ int SyntheticDemo(const Options& o) {
   std::string out_path = (dir / "events.jsonl").string();
   {
     std::ofstream cfg(cfg_path);
-    cfg << "# Written by `forcepipe demo`. Until the Salesforce emulator lands, the demo streams the\n"
+    cfg << "# Written by `forcepipe demo`. Until the Salesforce emulator lands, the demo streams "
+           "the\n"
            "# synthetic source into a JSON-lines file.\n"
         << "data_dir: " << (dir / "data").string() << "\n"
         << "checkpoint:\n  type: file\n  path: " << (dir / "checkpoints.json").string() << "\n"
-        << "sources:\n  demo:\n    type: synthetic\n    rate: " << o.rate << "\n    keys: 4\n    entry_size: 300\n"
+        << "sources:\n  demo:\n    type: synthetic\n    rate: " << o.rate
+        << "\n    keys: 4\n    entry_size: 300\n"
         << "sinks:\n  events:\n    type: jsonl\n    path: " << out_path << "\n"
         << "    batch: {max_entries: 500, interval: 250ms}\n"
         << "server:\n  listen: " << o.listen << "\n";
@@ -282,38 +292,47 @@ int SyntheticDemo(const Options& o) {
   const bool tty = isatty(STDERR_FILENO);
   uint64_t total = 0;
   auto started = std::chrono::steady_clock::now();
-  int rc = RunEngine(**c, [&](Engine& e, std::atomic<bool>& finished) {
-    uint64_t last = 0;
-    auto last_t = std::chrono::steady_clock::now();
-    auto next_print = last_t;
-    while (!finished) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // progress refresh tick
-      auto now = std::chrono::steady_clock::now();
-      if (limit.count() && now - started >= limit) e.RequestStop();
-      if (now < next_print) continue;
-      next_print = now + (tty ? std::chrono::seconds(1) : std::chrono::seconds(5));
-      const auto& st = e.lane(LaneKind::kStreaming)->stats();
-      uint64_t delivered = st.entries_delivered.load();
-      double secs = std::chrono::duration<double>(now - last_t).count();
-      double rate = secs > 0 ? (delivered - last) / secs : 0;
-      last = delivered;
-      last_t = now;
-      total = delivered;
-      auto committed = e.committed();
-      std::fprintf(stderr, "%s  delivered %llu events | %.0f events/s | queue %zu | %zu streams checkpointed%s",
-                   tty ? "\r" : "", static_cast<unsigned long long>(delivered), rate,
-                   e.lane(LaneKind::kStreaming)->queued_entries(), committed.size(), tty ? "   " : "\n");
-    }
-    total = e.lane(LaneKind::kStreaming)->stats().entries_delivered.load();
-  }, [&](const std::string& url) { std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(), url.c_str()); });
+  int rc = RunEngine(
+      **c,
+      [&](Engine& e, std::atomic<bool>& finished) {
+        uint64_t last = 0;
+        auto last_t = std::chrono::steady_clock::now();
+        auto next_print = last_t;
+        while (!finished) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // progress refresh tick
+          auto now = std::chrono::steady_clock::now();
+          if (limit.count() && now - started >= limit) e.RequestStop();
+          if (now < next_print) continue;
+          next_print = now + (tty ? std::chrono::seconds(1) : std::chrono::seconds(5));
+          const auto& st = e.lane(LaneKind::kStreaming)->stats();
+          uint64_t delivered = st.entries_delivered.load();
+          double secs = std::chrono::duration<double>(now - last_t).count();
+          double rate = secs > 0 ? (delivered - last) / secs : 0;
+          last = delivered;
+          last_t = now;
+          total = delivered;
+          auto committed = e.committed();
+          std::fprintf(
+              stderr,
+              "%s  delivered %llu events | %.0f events/s | queue %zu | %zu streams checkpointed%s",
+              tty ? "\r" : "", static_cast<unsigned long long>(delivered), rate,
+              e.lane(LaneKind::kStreaming)->queued_entries(), committed.size(), tty ? "   " : "\n");
+        }
+        total = e.lane(LaneKind::kStreaming)->stats().entries_delivered.load();
+      },
+      [&](const std::string& url) {
+        std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(),
+                     url.c_str());
+      });
   if (tty) std::fputs("\n", stderr);
-  std::fprintf(stderr,
-               "\nforcepipe demo: delivered %llu events this run.\n"
-               "Try:\n"
-               "  tail -n 2 %s\n"
-               "  forcepipe state show -c %s\n"
-               "  forcepipe demo   # again: it resumes where it stopped, no event lost or repeated\n",
-               static_cast<unsigned long long>(total), out_path.c_str(), cfg_path.c_str());
+  std::fprintf(
+      stderr,
+      "\nforcepipe demo: delivered %llu events this run.\n"
+      "Try:\n"
+      "  tail -n 2 %s\n"
+      "  forcepipe state show -c %s\n"
+      "  forcepipe demo   # again: it resumes where it stopped, no event lost or repeated\n",
+      static_cast<unsigned long long>(total), out_path.c_str(), cfg_path.c_str());
   return rc;
 }
 

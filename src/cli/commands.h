@@ -4,7 +4,6 @@
 // 0 ok, 1 runtime failure, 2 usage or config error.
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 namespace forcepipe::cli {

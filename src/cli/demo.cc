@@ -23,7 +23,8 @@ namespace {
 std::string Query1(sqlite3* db, const char* sql) {
   sqlite3_stmt* st = nullptr;
   std::string out;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
     const unsigned char* t = sqlite3_column_text(st, 0);
     if (t) out = reinterpret_cast<const char*>(t);
   }
@@ -39,14 +40,17 @@ int RealDemo(const Options& o, const DemoRunner& run) {
   fs::path dir = fs::absolute(o.demo_dir);
   fs::create_directories(dir, ec);
   if (ec) {
-    std::fprintf(stderr, "forcepipe: demo: cannot create %s: %s\n", dir.c_str(), ec.message().c_str());
+    std::fprintf(stderr, "forcepipe: demo: cannot create %s: %s\n", dir.c_str(),
+                 ec.message().c_str());
     return 1;
   }
   Duration limit{0};
   if (!o.duration.empty()) {
     auto d = config::ParseDuration(o.duration);
     if (!d.ok()) {
-      std::fprintf(stderr, "forcepipe: demo: --duration: expected a duration like 30s, got \"%s\"\n", o.duration.c_str());
+      std::fprintf(stderr,
+                   "forcepipe: demo: --duration: expected a duration like 30s, got \"%s\"\n",
+                   o.duration.c_str());
       return 2;
     }
     limit = *d;
@@ -73,19 +77,24 @@ int RealDemo(const Options& o, const DemoRunner& run) {
         << "data_dir: " << (dir / "data").string() << "\n"
         << "sources:\n  salesforce:\n    type: pubsub\n    endpoint: " << ep.grpc_endpoint << "\n"
         << "    plaintext: true\n    org: demo\n"
-        << "    topics: [/data/AccountChangeEvent, /data/ContactChangeEvent, /event/LoginEventStream, "
+        << "    topics: [/data/AccountChangeEvent, /data/ContactChangeEvent, "
+           "/event/LoginEventStream, "
            "/event/Order_Event__e]\n"
-        << "    auth:\n      flow: client_credentials\n      login_url: " << ep.http_endpoint << "\n"
-        << "      client_id: " << eo.oauth.client_id << "\n      client_secret: " << eo.oauth.client_secret << "\n"
+        << "    auth:\n      flow: client_credentials\n      login_url: " << ep.http_endpoint
+        << "\n"
+        << "      client_id: " << eo.oauth.client_id
+        << "\n      client_secret: " << eo.oauth.client_secret << "\n"
         << "sinks:\n  store:\n    type: sql\n    dsn: sqlite://" << db.string() << "\n"
         << "    batch: {max_entries: 1000, interval: 200ms}\n"
         << "server:\n  listen: " << o.listen << "\n";
   }
   std::fprintf(stderr,
                "forcepipe demo: Salesforce emulator (%s) -> Pub/Sub source -> SQLite %s\n"
-               "  topics: AccountChangeEvent, ContactChangeEvent (CDC), LoginEventStream (RTEM), Order_Event__e\n"
+               "  topics: AccountChangeEvent, ContactChangeEvent (CDC), LoginEventStream (RTEM), "
+               "Order_Event__e\n"
                "  config: %s\n  stop with Ctrl-C%s\n",
-               ep.grpc_endpoint.c_str(), db.c_str(), cfg_path.c_str(), limit.count() ? " or after --duration" : "");
+               ep.grpc_endpoint.c_str(), db.c_str(), cfg_path.c_str(),
+               limit.count() ? " or after --duration" : "");
 
   uint64_t total = 0;
   const bool tty = isatty(STDERR_FILENO);
@@ -111,7 +120,8 @@ int RealDemo(const Options& o, const DemoRunner& run) {
         int64_t ts = s->last_event_unix_ns.load();
         if (ts) lag = std::max(lag, static_cast<double>(Clock::Real()->NowUnixNanos() - ts) / 1e9);
       }
-      std::fprintf(stderr, "%s  stored %llu events | %.0f events/s | lag %.1fs | emulator emitted %llu%s",
+      std::fprintf(stderr,
+                   "%s  stored %llu events | %.0f events/s | lag %.1fs | emulator emitted %llu%s",
                    tty ? "\r" : "", static_cast<unsigned long long>(delivered), rate, lag,
                    static_cast<unsigned long long>(emu.generator().emitted()), tty ? "   " : "\n");
     }
@@ -124,22 +134,27 @@ int RealDemo(const Options& o, const DemoRunner& run) {
   std::string by_type, record, stored;
   if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     stored = Query1(h, "SELECT count(*) FROM events");
-    by_type = Query1(h, "SELECT group_concat(event_type || ': ' || n, ', ') FROM "
-                        "(SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC)");
-    record = Query1(h, "SELECT object_id FROM event_objects WHERE object_type = 'Account' "
-                       "GROUP BY object_id ORDER BY count(*) DESC, object_id LIMIT 1");
+    by_type = Query1(h,
+                     "SELECT group_concat(event_type || ': ' || n, ', ') FROM "
+                     "(SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC)");
+    record = Query1(h,
+                    "SELECT object_id FROM event_objects WHERE object_type = 'Account' "
+                    "GROUP BY object_id ORDER BY count(*) DESC, object_id LIMIT 1");
   }
   sqlite3_close(h);
   std::fprintf(stderr, "\nforcepipe demo: %llu events delivered, %s rows in %s\n  %s\n",
-               static_cast<unsigned long long>(total), stored.empty() ? "0" : stored.c_str(), db.c_str(),
-               by_type.c_str());
-  std::fprintf(stderr,
-               "\nTry:\n"
-               "  forcepipe history %s -c %s\n"
-               "  sqlite3 %s \"SELECT event_type, change_type, count(*) FROM events GROUP BY 1, 2\"\n"
-               "  sqlite3 %s \"SELECT datetime(ts_ms/1000, 'unixepoch'), commit_user, changed_fields FROM events "
-               "WHERE event_type = 'AccountChangeEvent' ORDER BY ts_ms DESC LIMIT 5\"\n",
-               record.empty() ? "<an Account id>" : record.c_str(), cfg_path.c_str(), db.c_str(), db.c_str());
+               static_cast<unsigned long long>(total), stored.empty() ? "0" : stored.c_str(),
+               db.c_str(), by_type.c_str());
+  std::fprintf(
+      stderr,
+      "\nTry:\n"
+      "  forcepipe history %s -c %s\n"
+      "  sqlite3 %s \"SELECT event_type, change_type, count(*) FROM events GROUP BY 1, 2\"\n"
+      "  sqlite3 %s \"SELECT datetime(ts_ms/1000, 'unixepoch'), commit_user, changed_fields FROM "
+      "events "
+      "WHERE event_type = 'AccountChangeEvent' ORDER BY ts_ms DESC LIMIT 5\"\n",
+      record.empty() ? "<an Account id>" : record.c_str(), cfg_path.c_str(), db.c_str(),
+      db.c_str());
   return rc;
 }
 

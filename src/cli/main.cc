@@ -1,10 +1,10 @@
 // forcepipe: the only main. Parses the command line (CLI11) and hands off to
 // the app layer. Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
 
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  CLI::App cli{"forcepipe: stream Salesforce events into the stores you already run, without losing any"};
+  CLI::App cli{
+      "forcepipe: stream Salesforce events into the stores you already run, without losing any"};
   cli.require_subcommand(1);
   cli.set_version_flag("--version", std::string("forcepipe ") + cli::kVersion);
   std::string log_level = "info";
@@ -67,7 +68,8 @@ int main(int argc, char** argv) {
   del->add_option("key", o.key, "checkpoint key")->required();
 
   auto* demo = cli.add_subcommand("demo", "run the bundled demo pipeline with live progress");
-  demo->add_option("--duration", o.duration, "stop after this long (e.g. 30s); default: until Ctrl-C");
+  demo->add_option("--duration", o.duration,
+                   "stop after this long (e.g. 30s); default: until Ctrl-C");
   demo->add_option("--dir", o.demo_dir, "where the demo keeps its files");
   demo->add_option("--rate", o.rate, "events per second");
   demo->add_option("--listen", o.listen, "status page address (port 0 picks a free one)");

@@ -5,10 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include <atomic>
 #include <iostream>
+#include <thread>
 
 #include "app/app.h"
 #include "cli/commands.h"
@@ -71,7 +70,8 @@ void AddConnectionFlags(CLI::App* cmd, Options& o) {
   cmd->add_option("--access-token", s.access_token, "OAuth access token or session id");
   cmd->add_option("--instance-url", s.instance_url, "e.g. https://acme.my.salesforce.com");
   cmd->add_option("--tenant-id", s.tenant_id, "the org id");
-  cmd->add_option("-c,--config", o.config_file, "take endpoint and auth from this config's pubsub source");
+  cmd->add_option("-c,--config", o.config_file,
+                  "take endpoint and auth from this config's pubsub source");
   cmd->add_option("--org", s.org, "with -c: the pubsub source (by name or org label) to use");
 }
 
@@ -90,10 +90,12 @@ Result<pubsub::Connection> MakeConnection(const Options& o) {
       if (s.org.empty() || src.name == s.org || src.node.GetString("org") == s.org) pick = &src;
     }
     if (!pick) {
-      return Status::InvalidArgument(o.config_file + ": no pubsub source" + (s.org.empty() ? "" : " named " + s.org));
+      return Status::InvalidArgument(o.config_file + ": no pubsub source" +
+                                     (s.org.empty() ? "" : " named " + s.org));
     }
     if (candidates > 1 && s.org.empty()) {
-      return Status::InvalidArgument(o.config_file + ": several pubsub sources; choose one with --org");
+      return Status::InvalidArgument(o.config_file +
+                                     ": several pubsub sources; choose one with --org");
     }
     FactoryContext fctx;
     fctx.name = pick->name;
@@ -102,7 +104,8 @@ Result<pubsub::Connection> MakeConnection(const Options& o) {
     FP_ASSIGN_OR_RETURN(c.tokens, salesforce::MakeTokenProvider(pick->node.GetSection("auth")));
   } else {
     if (s.access_token.empty() || s.instance_url.empty() || s.tenant_id.empty()) {
-      return Status::InvalidArgument("give --access-token, --instance-url and --tenant-id, or -c FILE");
+      return Status::InvalidArgument(
+          "give --access-token, --instance-url and --tenant-id, or -c FILE");
     }
     log::RegisterSecret(s.access_token);
     salesforce::AuthConfig a;
@@ -127,30 +130,36 @@ std::atomic<bool> g_tail_stop{false};
 void AddOptionalCommands(CLI::App& app, Options& o) {
   auto& s = State();
 #ifdef FORCEPIPE_WITH_PUBSUB
-  s.tail = app.add_subcommand("tail", "subscribe to a topic and print decoded events as JSON lines");
+  s.tail =
+      app.add_subcommand("tail", "subscribe to a topic and print decoded events as JSON lines");
   s.tail->add_option("topic", s.topic, "e.g. /data/AccountChangeEvent")->required();
   s.tail->add_option("--from", s.from, "earliest, latest (default) or a base64 replay id");
   s.tail->add_option("--limit", s.limit, "exit 0 after this many events");
   AddConnectionFlags(s.tail, o);
-  s.publish = app.add_subcommand("publish", "publish JSON lines from stdin to a topic (one result line per event)");
+  s.publish = app.add_subcommand(
+      "publish", "publish JSON lines from stdin to a topic (one result line per event)");
   s.publish->add_option("topic", s.topic, "e.g. /event/Order_Event__e")->required();
   AddConnectionFlags(s.publish, o);
-  s.schema = app.add_subcommand("schema", "print a topic's current schema (or one schema by --id) and its id");
+  s.schema = app.add_subcommand(
+      "schema", "print a topic's current schema (or one schema by --id) and its id");
   s.schema->add_option("topic", s.topic, "e.g. /data/AccountChangeEvent");
   s.schema->add_option("--id", s.schema_id, "a schema id");
   AddConnectionFlags(s.schema, o);
 #endif
 #ifdef FORCEPIPE_WITH_EMULATOR
-  s.emulator = app.add_subcommand("emulator", "run the local Salesforce emulator (Pub/Sub gRPC, OAuth, admin API)");
+  s.emulator = app.add_subcommand(
+      "emulator", "run the local Salesforce emulator (Pub/Sub gRPC, OAuth, admin API)");
   s.emulator->add_option("--grpc-listen", o.grpc_listen, "HOST:PORT for gRPC (port 0 picks one)");
-  s.emulator->add_option("--http-listen", o.http_listen, "HOST:PORT for OAuth/REST/admin (port 0 picks one)");
+  s.emulator->add_option("--http-listen", o.http_listen,
+                         "HOST:PORT for OAuth/REST/admin (port 0 picks one)");
   s.emulator->add_flag("--plaintext", o.plaintext, "no TLS");
   s.emulator->add_option("--seed", o.seed, "generator seed");
   s.emulator->add_option("--rate", o.rate, "generated events per second (0 = as fast as possible)");
   s.emulator->add_option("--config", s.emulator_config, "emulator config file");
 #endif
 #ifdef FORCEPIPE_WITH_SINK_SQL
-  s.history = app.add_subcommand("history", "print one record's change history from the SQL store, newest first");
+  s.history = app.add_subcommand(
+      "history", "print one record's change history from the SQL store, newest first");
   s.history->add_option("record_id", o.record_id, "a Salesforce record id")->required();
   s.history->add_option("--limit", o.limit, "at most this many events");
   s.history->add_option("--type", o.type, "only this event type");
@@ -254,7 +263,8 @@ int RunOptionalCommands(CLI::App& app, const Options& o) {
       std::fprintf(stderr, "forcepipe: history: %s has no sql sink\n", o.config_file.c_str());
       return kConfig;
     }
-    return RunHistoryCommand((*cfg)->sink.node, o.record_id, o.limit, o.type, o.json, std::cout, std::cerr);
+    return RunHistoryCommand((*cfg)->sink.node, o.record_id, o.limit, o.type, o.json, std::cout,
+                             std::cerr);
   }
 #endif
   (void)app;

@@ -22,7 +22,8 @@ Result<YAML::Node> ParseYaml(std::string_view text, const std::string& name) {
 
 Result<YAML::Node> LoadYamlFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot read config file " + path + ": " + std::strerror(errno));
+  if (!in)
+    return Status::InvalidArgument("cannot read config file " + path + ": " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ParseYaml(ss.str(), path);

@@ -3,11 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cassert>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -16,16 +16,26 @@ namespace forcepipe::config {
 
 std::string_view OptionTypeName(OptionType t) {
   switch (t) {
-    case OptionType::kString: return "string";
-    case OptionType::kSecret: return "secret";
-    case OptionType::kBool: return "bool";
-    case OptionType::kInt: return "integer";
-    case OptionType::kDouble: return "number";
-    case OptionType::kDuration: return "duration";
-    case OptionType::kSize: return "size";
-    case OptionType::kStringList: return "list of strings";
-    case OptionType::kStringMap: return "map of strings";
-    case OptionType::kSection: return "section";
+    case OptionType::kString:
+      return "string";
+    case OptionType::kSecret:
+      return "secret";
+    case OptionType::kBool:
+      return "bool";
+    case OptionType::kInt:
+      return "integer";
+    case OptionType::kDouble:
+      return "number";
+    case OptionType::kDuration:
+      return "duration";
+    case OptionType::kSize:
+      return "size";
+    case OptionType::kStringList:
+      return "list of strings";
+    case OptionType::kStringMap:
+      return "map of strings";
+    case OptionType::kSection:
+      return "section";
   }
   return "?";
 }
@@ -128,21 +138,30 @@ Result<Duration> ParseDuration(const std::string& text) {
   long double total_ns = 0;
   while (i < text.size()) {
     size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     if (start == i) return Status::InvalidArgument("bad duration");
     long double num = std::strtold(text.substr(start, i - start).c_str(), nullptr);
     size_t ustart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit = text.substr(ustart, i - ustart);
     long double mult;
-    if (unit == "ns") mult = 1;
-    else if (unit == "us") mult = 1e3;
-    else if (unit == "ms") mult = 1e6;
-    else if (unit == "s") mult = 1e9;
-    else if (unit == "m") mult = 60e9;
-    else if (unit == "h") mult = 3600e9;
-    else if (unit == "d") mult = 86400e9;
-    else return Status::InvalidArgument("bad duration unit");
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us")
+      mult = 1e3;
+    else if (unit == "ms")
+      mult = 1e6;
+    else if (unit == "s")
+      mult = 1e9;
+    else if (unit == "m")
+      mult = 60e9;
+    else if (unit == "h")
+      mult = 3600e9;
+    else if (unit == "d")
+      mult = 86400e9;
+    else
+      return Status::InvalidArgument("bad duration unit");
     total_ns += num * mult;
   }
   if (total_ns > 9.2e18L) return Status::InvalidArgument("duration too large");
@@ -152,22 +171,33 @@ Result<Duration> ParseDuration(const std::string& text) {
 Result<uint64_t> ParseSize(const std::string& text) {
   if (text.empty()) return Status::InvalidArgument("empty size");
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
   if (i == 0) return Status::InvalidArgument("bad size");
   long double num = std::strtold(text.substr(0, i).c_str(), nullptr);
   std::string unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
   long double mult;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "KiB") mult = 1024.0L;
-  else if (unit == "MiB") mult = 1024.0L * 1024;
-  else if (unit == "GiB") mult = 1024.0L * 1024 * 1024;
-  else if (unit == "TiB") mult = 1024.0L * 1024 * 1024 * 1024;
-  else if (unit == "KB" || unit == "kB") mult = 1e3L;
-  else if (unit == "MB") mult = 1e6L;
-  else if (unit == "GB") mult = 1e9L;
-  else if (unit == "TB") mult = 1e12L;
-  else return Status::InvalidArgument("bad size unit");
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "KiB")
+    mult = 1024.0L;
+  else if (unit == "MiB")
+    mult = 1024.0L * 1024;
+  else if (unit == "GiB")
+    mult = 1024.0L * 1024 * 1024;
+  else if (unit == "TiB")
+    mult = 1024.0L * 1024 * 1024 * 1024;
+  else if (unit == "KB" || unit == "kB")
+    mult = 1e3L;
+  else if (unit == "MB")
+    mult = 1e6L;
+  else if (unit == "GB")
+    mult = 1e9L;
+  else if (unit == "TB")
+    mult = 1e12L;
+  else
+    return Status::InvalidArgument("bad size unit");
   long double bytes = num * mult;
   if (bytes > 1.8e19L) return Status::InvalidArgument("size too large");
   if (unit.empty() && i != text.size()) return Status::InvalidArgument("bad size");
@@ -234,11 +264,16 @@ std::string Quote(const std::string& s) {
 
 std::string Describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return Quote(n.Scalar());
-    default: return "an undefined value";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return Quote(n.Scalar());
+    default:
+      return "an undefined value";
   }
 }
 
@@ -263,9 +298,11 @@ Status RangeError(const std::string& path, const Option& o, const std::string& g
   } else {
     range = "at most " + FormatNumber(o.max);
   }
-  std::string unit = o.type == OptionType::kDuration ? " seconds" : o.type == OptionType::kSize ? " bytes" : "";
-  return Status::InvalidArgument(path + ": expected a " + std::string(OptionTypeName(o.type)) + " " +
-                                 range + unit + ", got " + got);
+  std::string unit = o.type == OptionType::kDuration ? " seconds"
+                     : o.type == OptionType::kSize   ? " bytes"
+                                                     : "";
+  return Status::InvalidArgument(path + ": expected a " + std::string(OptionTypeName(o.type)) +
+                                 " " + range + unit + ", got " + got);
 }
 
 // Converts one scalar text (already interpolated) to the option's type.
@@ -326,7 +363,8 @@ Result<Value> ConvertScalar(const Option& o, const std::string& path, const std:
   }
 }
 
-Result<std::string> ScalarText(const YAML::Node& n, const std::string& path, const Environment& env) {
+Result<std::string> ScalarText(const YAML::Node& n, const std::string& path,
+                               const Environment& env) {
   std::string raw = n.Scalar();
   auto r = Interpolate(raw, env);
   if (!r.ok()) return Status::InvalidArgument(path + ": " + r.status().message());
@@ -340,7 +378,8 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
   Node node(path, &table);
   const std::string where = path.empty() ? "the config" : path;
   if (yaml.IsDefined() && !yaml.IsNull() && !yaml.IsMap()) {
-    return Status::InvalidArgument(where + ": expected a mapping, got " + Describe(yaml) + Where(yaml));
+    return Status::InvalidArgument(where + ": expected a mapping, got " + Describe(yaml) +
+                                   Where(yaml));
   }
 
   std::set<std::string> known;
@@ -363,7 +402,8 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
   for (const auto& o : table) {
     const std::string p = node.PathOf(o.key);
     YAML::Node v = yaml.IsMap() ? yaml[o.key] : YAML::Node();
-    YAML::Node file_v = (o.type == OptionType::kSecret && yaml.IsMap()) ? yaml[o.key + "_file"] : YAML::Node();
+    YAML::Node file_v =
+        (o.type == OptionType::kSecret && yaml.IsMap()) ? yaml[o.key + "_file"] : YAML::Node();
     bool present = v.IsDefined() && !v.IsNull();
     bool file_present = file_v.IsDefined() && !file_v.IsNull();
 
@@ -375,7 +415,8 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
     }
 
     if (present && file_present) {
-      return Status::InvalidArgument(p + ": set either " + o.key + " or " + o.key + "_file, not both");
+      return Status::InvalidArgument(p + ": set either " + o.key + " or " + o.key +
+                                     "_file, not both");
     }
     if (file_present) {
       if (!file_v.IsScalar()) {
@@ -391,7 +432,9 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
     }
 
     if (!present) {
-      if (o.required) return Status::InvalidArgument(p + ": required " + std::string(OptionTypeName(o.type)) + " is missing");
+      if (o.required)
+        return Status::InvalidArgument(p + ": required " + std::string(OptionTypeName(o.type)) +
+                                       " is missing");
       if (o.default_value.empty()) {
         node.Set(o.key, std::monostate{}, false);
         continue;
@@ -402,7 +445,8 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
         continue;
       }
       auto def = ConvertScalar(o, p, o.default_value);
-      if (!def.ok()) return Status::Internal("bad default for " + p + ": " + def.status().message());
+      if (!def.ok())
+        return Status::Internal("bad default for " + p + ": " + def.status().message());
       node.Set(o.key, std::move(def).value(), false);
       continue;
     }
@@ -410,12 +454,14 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
     switch (o.type) {
       case OptionType::kStringList: {
         if (!v.IsSequence()) {
-          return Status::InvalidArgument(p + ": expected a list of strings, got " + Describe(v) + Where(v));
+          return Status::InvalidArgument(p + ": expected a list of strings, got " + Describe(v) +
+                                         Where(v));
         }
         std::vector<std::string> list;
         for (size_t i = 0; i < v.size(); ++i) {
           std::string ip = p + "[" + std::to_string(i) + "]";
-          if (!v[i].IsScalar()) return Status::InvalidArgument(ip + ": expected a string, got " + Describe(v[i]));
+          if (!v[i].IsScalar())
+            return Status::InvalidArgument(ip + ": expected a string, got " + Describe(v[i]));
           FP_ASSIGN_OR_RETURN(std::string s, ScalarText(v[i], ip, env));
           list.push_back(std::move(s));
         }
@@ -424,7 +470,8 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
       }
       case OptionType::kStringMap: {
         if (!v.IsMap()) {
-          return Status::InvalidArgument(p + ": expected a mapping of strings, got " + Describe(v) + Where(v));
+          return Status::InvalidArgument(p + ": expected a mapping of strings, got " + Describe(v) +
+                                         Where(v));
         }
         std::map<std::string, std::string> m;
         for (const auto& kv : v) {

@@ -11,8 +11,8 @@
 namespace forcepipe::config {
 
 enum class OptionType {
-  kString,      // a scalar string; `choices` restricts it
-  kSecret,      // a string that may also come from `<key>_file`; never printed
+  kString,  // a scalar string; `choices` restricts it
+  kSecret,  // a string that may also come from `<key>_file`; never printed
   kBool,
   kInt,         // 64-bit integer; min/max apply
   kDouble,      // min/max apply
@@ -36,7 +36,7 @@ struct Option {
   bool required = false;
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
-  std::vector<std::string> choices;     // kString: allowed values
+  std::vector<std::string> choices;      // kString: allowed values
   const OptionTable* section = nullptr;  // kSection
   std::string example;                   // value shown by `config example` when no default
 };

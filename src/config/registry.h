@@ -22,14 +22,14 @@ namespace forcepipe {
 
 // What a factory may use beyond its own config section.
 struct FactoryContext {
-  std::string name;                  // the instance name, e.g. "loki" in sinks.loki
+  std::string name;  // the instance name, e.g. "loki" in sinks.loki
   const Clock* clock = Clock::Real();
-  std::string data_dir;              // where components keep local files (dead letters, ...)
+  std::string data_dir;  // where components keep local files (dead letters, ...)
 };
 
 template <typename T>
 struct Factory {
-  std::string kind;                  // the `type:` value
+  std::string kind;  // the `type:` value
   std::string description;
   // The kind's own options. The composition root adds the keys every instance
   // of the seam shares (`type`; for sinks also `batch`, `max_in_flight`,
@@ -46,7 +46,8 @@ template <typename T>
 class TypedRegistry {
  public:
   Status Register(Factory<T> f) {
-    if (!f.options || !f.create) return Status::InvalidArgument("factory " + f.kind + " is incomplete");
+    if (!f.options || !f.create)
+      return Status::InvalidArgument("factory " + f.kind + " is incomplete");
     auto [it, inserted] = factories_.emplace(f.kind, std::move(f));
     if (!inserted) return Status::AlreadyExists("duplicate factory name: " + it->first);
     return Status::Ok();

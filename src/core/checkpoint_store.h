@@ -16,8 +16,8 @@ namespace forcepipe {
 
 // One atomic change: all of it applies, or none of it.
 struct CommitRequest {
-  CheckpointMap set;                // keys to write
-  std::vector<std::string> erase;   // keys to delete
+  CheckpointMap set;               // keys to write
+  std::vector<std::string> erase;  // keys to delete
   // Compare-and-swap preconditions: each key must hold exactly this value
   // (nullopt: be absent), else the commit fails with kConflict.
   std::map<std::string, std::optional<std::string>, std::less<>> expect;

@@ -50,10 +50,10 @@ struct ObjectRef {
 // Well-known structured-metadata names. Sinks that need an event's identity or
 // CDC attributes (the SQL store) read them by these names.
 namespace meta {
-inline constexpr std::string_view kEventId = "event_id";          // Salesforce event UUID
-inline constexpr std::string_view kReplayId = "replay_id";        // base64 of the replay id
+inline constexpr std::string_view kEventId = "event_id";    // Salesforce event UUID
+inline constexpr std::string_view kReplayId = "replay_id";  // base64 of the replay id
 inline constexpr std::string_view kSchemaId = "schema_id";
-inline constexpr std::string_view kChangeType = "change_type";    // CREATE, UPDATE, GAP_*, ...
+inline constexpr std::string_view kChangeType = "change_type";  // CREATE, UPDATE, GAP_*, ...
 inline constexpr std::string_view kTransactionKey = "transaction_key";
 inline constexpr std::string_view kCommitUser = "commit_user";
 inline constexpr std::string_view kChangedFields = "changed_fields";  // JSON array of names
@@ -62,12 +62,12 @@ inline constexpr std::string_view kUserId = "user_id";
 
 // One event as every sink sees it.
 struct Entry {
-  int64_t timestamp_ns = 0;        // event time, UTC
-  LabelSetRef labels;              // may be null: no labels
-  std::string line;                // the event, usually a JSON object
+  int64_t timestamp_ns = 0;  // event time, UTC
+  LabelSetRef labels;        // may be null: no labels
+  std::string line;          // the event, usually a JSON object
   std::vector<Label> structured_metadata;
   std::vector<ObjectRef> objects;
-  CheckpointToken checkpoint;      // position after this entry
+  CheckpointToken checkpoint;  // position after this entry
   // A position with no payload (a keepalive's latest_replay_id, a filtered
   // event). Never given to a sink; committed only after every real entry
   // ahead of it on the same key was delivered.
@@ -92,7 +92,7 @@ struct Batch {
   uint64_t sequence = 0;  // production order within a lane
   std::vector<Entry> entries;
   CheckpointMap checkpoints;
-  size_t bytes = 0;       // sum of entries' byte_size
+  size_t bytes = 0;  // sum of entries' byte_size
 };
 
 }  // namespace forcepipe

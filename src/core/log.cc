@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <deque>
 #include <mutex>
 #include <shared_mutex>
-#include <deque>
 #include <vector>
 
 namespace forcepipe::log {
@@ -46,8 +46,9 @@ class Formatter final : public spdlog::formatter {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char ts[40];
-    std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     std::string_view level = spdlog::level::to_string_view(msg.level).data();
     std::string_view name(msg.logger_name.data(), msg.logger_name.size());
     if (name.empty()) name = "forcepipe";
@@ -63,18 +64,22 @@ class Formatter final : public spdlog::formatter {
       AppendJsonEscaped(line, text);
       line += "\"}\n";
     } else {
-      line = std::string(ts) + " " + std::string(level) + " [" + std::string(name) + "] " + text + "\n";
+      line = std::string(ts) + " " + std::string(level) + " [" + std::string(name) + "] " + text +
+             "\n";
     }
     dest.append(line.data(), line.data() + line.size());
     if (msg.level >= spdlog::level::warn) {
       std::lock_guard<std::mutex> l(RecentMu());
       auto& ring = RecentRing();
-      ring.push_back({std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count(),
-                      std::string(level), std::string(name), std::move(text)});
+      ring.push_back(
+          {std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count(),
+           std::string(level), std::string(name), std::move(text)});
       if (ring.size() > kRecentMax) ring.pop_front();
     }
   }
-  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<Formatter>(); }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<Formatter>();
+  }
 };
 
 std::mutex& InitMu() {
@@ -142,11 +147,21 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
   static const char* kHex = "0123456789abcdef";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

@@ -49,7 +49,6 @@ class SourceContext {
   virtual void SetHealth(std::string_view problem) {}
 };
 
-
 // Lifecycle: the engine calls Run once on a thread of its own; Run returns when
 // the source is finished (a finite source) or ctx.stopping() becomes true. Stop
 // may be called from another thread to interrupt blocking I/O.

@@ -18,16 +18,16 @@ namespace forcepipe {
 
 enum class StatusCode : int {
   kOk = 0,
-  kInvalidArgument,   // bad input from a user or peer: config, payload, request
+  kInvalidArgument,  // bad input from a user or peer: config, payload, request
   kNotFound,
   kAlreadyExists,
   kFailedPrecondition,
-  kConflict,          // compare-and-swap lost against another writer
-  kFenced,            // a commit carried an epoch older than the store's
-  kUnavailable,       // transient: retry may succeed
+  kConflict,     // compare-and-swap lost against another writer
+  kFenced,       // a commit carried an epoch older than the store's
+  kUnavailable,  // transient: retry may succeed
   kDeadlineExceeded,
   kCancelled,
-  kCorruption,        // stored data is damaged
+  kCorruption,  // stored data is damaged
   kIOError,
   kUnauthenticated,
   kPermissionDenied,
@@ -44,7 +44,9 @@ class [[nodiscard]] Status {
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status InvalidArgument(std::string m) {
+    return {StatusCode::kInvalidArgument, std::move(m)};
+  }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status AlreadyExists(std::string m) { return {StatusCode::kAlreadyExists, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
@@ -59,7 +61,9 @@ class [[nodiscard]] Status {
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
-  static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+  static Status Unauthenticated(std::string m) {
+    return {StatusCode::kUnauthenticated, std::move(m)};
+  }
   static Status PermissionDenied(std::string m) {
     return {StatusCode::kPermissionDenied, std::move(m)};
   }
@@ -90,7 +94,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK Status");
   }
@@ -118,10 +122,10 @@ class [[nodiscard]] Result {
 #define FP_CONCAT(a, b) FP_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when `expr` is not OK.
-#define FP_RETURN_IF_ERROR(expr)                     \
-  do {                                               \
-    ::forcepipe::Status fp_status_ = (expr);         \
-    if (!fp_status_.ok()) return fp_status_;         \
+#define FP_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::forcepipe::Status fp_status_ = (expr); \
+    if (!fp_status_.ok()) return fp_status_; \
   } while (0)
 
 // FP_ASSIGN_OR_RETURN(auto x, MakeX()); declares x from a Result or returns its Status.

@@ -10,7 +10,8 @@ void CommitTracker::Register(uint64_t sequence, CheckpointMap checkpoints) {
 Status CommitTracker::Complete(uint64_t sequence, bool delivered) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = slots_.find(sequence);
-  if (it == slots_.end()) return Status::Internal("completing unknown batch " + std::to_string(sequence));
+  if (it == slots_.end())
+    return Status::Internal("completing unknown batch " + std::to_string(sequence));
   it->second.state = delivered ? Slot::State::kDelivered : Slot::State::kAbandoned;
 
   bool advanced = false;

@@ -66,7 +66,7 @@ class CommitTracker {
   mutable std::mutex mu_;
   std::map<uint64_t, Slot> slots_;
   std::set<std::string, std::less<>> blocked_;
-  CheckpointMap unsaved_;     // ready to commit, not yet accepted by the store
+  CheckpointMap unsaved_;  // ready to commit, not yet accepted by the store
   CheckpointMap committed_;
   uint64_t commits_ = 0;
   uint64_t commit_failures_ = 0;

@@ -9,7 +9,8 @@ namespace forcepipe {
 
 class Engine::Context final : public SourceContext {
  public:
-  Context(Engine* engine, Lane* lane, SourceStatus* status) : engine_(engine), lane_(lane), status_(status) {}
+  Context(Engine* engine, Lane* lane, SourceStatus* status)
+      : engine_(engine), lane_(lane), status_(status) {}
 
   bool Emit(Entry entry) override {
     int64_t ts = entry.timestamp_ns;
@@ -42,8 +43,9 @@ class Engine::Context final : public SourceContext {
   SourceStatus* status_;
 };
 
-Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sources, std::unique_ptr<Sink> sink,
-               std::unique_ptr<CheckpointStore> store, const Clock* clock, Coordinator* coordinator)
+Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sources,
+               std::unique_ptr<Sink> sink, std::unique_ptr<CheckpointStore> store,
+               const Clock* clock, Coordinator* coordinator)
     : options_(std::move(options)),
       sources_(std::move(sources)),
       sink_(std::move(sink)),
@@ -159,7 +161,8 @@ void Engine::OnDrop(const Entry& entry, const std::string& reason) {
   out << line;
   out.flush();
   if (out) dead_letters_.fetch_add(1);
-  if (!out) log::Get("pipeline")->error("cannot write dead letter file {}", options_.dead_letter_path);
+  if (!out)
+    log::Get("pipeline")->error("cannot write dead letter file {}", options_.dead_letter_path);
 }
 
 Status Engine::Run() {
@@ -176,8 +179,9 @@ Status Engine::Run() {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return stop_requested_.load() || sources_finished_ == sources_.size(); });
   }
-  SteadyTime deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.shutdown_grace);
+  SteadyTime deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.shutdown_grace);
   bool all_finished;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -198,7 +202,8 @@ Status Engine::Run() {
   bulk_->Close();
   bool drained = streaming_->WaitDrained(deadline) && bulk_->WaitDrained(deadline);
   if (!drained) {
-    log->warn("shutdown grace expired: abandoning undelivered batches (they will be re-read on restart)");
+    log->warn(
+        "shutdown grace expired: abandoning undelivered batches (they will be re-read on restart)");
     streaming_->Abort();
     bulk_->Abort();
   }

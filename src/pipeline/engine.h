@@ -50,9 +50,9 @@ struct SourceStatus {
 class Engine {
  public:
   // `store` may be null when the sink provides its own (Sink::checkpoint_store()).
-  Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sources, std::unique_ptr<Sink> sink,
-         std::unique_ptr<CheckpointStore> store, const Clock* clock = Clock::Real(),
-         Coordinator* coordinator = nullptr);
+  Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sources,
+         std::unique_ptr<Sink> sink, std::unique_ptr<CheckpointStore> store,
+         const Clock* clock = Clock::Real(), Coordinator* coordinator = nullptr);
   ~Engine();
 
   // Starts the sink and runs until stopped. OK after a graceful stop (or all

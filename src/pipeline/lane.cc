@@ -6,8 +6,8 @@
 
 namespace forcepipe {
 
-Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, const Clock* clock,
-           DropHandler on_drop)
+Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker,
+           const Clock* clock, DropHandler on_drop)
     : kind_(kind),
       options_(options),
       sink_(sink),
@@ -50,16 +50,19 @@ void Lane::BatcherLoop() {
   for (;;) {
     // The queue is woken by pushes and Close; the batch interval is measured on
     // the real steady clock (the injectable clock drives timestamps, not waits).
-    auto wait_until = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
+    auto wait_until =
+        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
     std::optional<Entry> e = queue_.PopUntil(wait_until);
     if (e) {
       if (cur.held_entries == 0) {
         deadline = std::chrono::steady_clock::now() +
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(options_.batch_interval);
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       options_.batch_interval);
       }
       cur.held_entries += 1;
       cur.held_bytes += e->byte_size;
-      if (!e->checkpoint.key.empty()) cur.batch.checkpoints[e->checkpoint.key] = e->checkpoint.value;
+      if (!e->checkpoint.key.empty())
+        cur.batch.checkpoints[e->checkpoint.key] = e->checkpoint.value;
       if (!e->checkpoint_only) {
         cur.batch.bytes += e->byte_size;
         cur.batch.entries.push_back(std::move(*e));
@@ -130,7 +133,8 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
     }
     auto t0 = std::chrono::steady_clock::now();
     PushOutcome out = sink_->Push(batch);
-    stats_.push_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    stats_.push_seconds.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     switch (out.kind) {
       case PushOutcome::Kind::kOk:
         stats_.batch_entries.Observe(static_cast<double>(batch.entries.size()));
@@ -147,9 +151,10 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
           if (r.index >= batch.entries.size() || dropped[r.index]) continue;
           dropped[r.index] = true;
           ++n;
-          log->warn("{} lane: sink {} rejected an entry permanently ({}); dropped, key {} position {}",
-                    LaneKindName(kind_), sink_->kind(), r.reason, batch.entries[r.index].checkpoint.key,
-                    batch.entries[r.index].checkpoint.value);
+          log->warn(
+              "{} lane: sink {} rejected an entry permanently ({}); dropped, key {} position {}",
+              LaneKindName(kind_), sink_->kind(), r.reason, batch.entries[r.index].checkpoint.key,
+              batch.entries[r.index].checkpoint.value);
           if (on_drop_) on_drop_(batch.entries[r.index], r.reason);
         }
         stats_.entries_dropped.fetch_add(n, std::memory_order_relaxed);
@@ -164,8 +169,9 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
         stats_.retries.fetch_add(1, std::memory_order_relaxed);
         Duration wait = backoff.Next(attempt, out.after);
         if (attempt == 0 || attempt % 10 == 9) {
-          log->warn("{} lane: sink {} push failed, retrying in {}ms (attempt {}): {}", LaneKindName(kind_),
-                    sink_->kind(), std::chrono::duration_cast<std::chrono::milliseconds>(wait).count(),
+          log->warn("{} lane: sink {} push failed, retrying in {}ms (attempt {}): {}",
+                    LaneKindName(kind_), sink_->kind(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(wait).count(),
                     attempt + 1, out.reason);
         }
         std::unique_lock<std::mutex> l(mu_);
@@ -181,8 +187,9 @@ void Lane::Finish(const Work& work, bool delivered) {
   Status s = tracker_->Complete(work.batch.sequence, delivered);
   if (!s.ok()) {
     stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
-    log::Get("pipeline")->error("{} lane: checkpoint commit failed (will retry with the next): {}",
-                                LaneKindName(kind_), s.ToString());
+    log::Get("pipeline")
+        ->error("{} lane: checkpoint commit failed (will retry with the next): {}",
+                LaneKindName(kind_), s.ToString());
   } else if (!work.batch.checkpoints.empty()) {
     stats_.last_commit_unix_ns.store(clock_->NowUnixNanos());
     stats_.commits.fetch_add(1, std::memory_order_relaxed);

@@ -21,8 +21,8 @@
 
 #include "core/checkpoint_store.h"
 #include "core/clock.h"
-#include "core/histogram.h"
 #include "core/entry.h"
+#include "core/histogram.h"
 #include "core/sink.h"
 #include "core/source.h"
 #include "pipeline/backoff.h"
@@ -124,8 +124,8 @@ class Lane {
   std::condition_variable done_cv_;   // a batch finished
   std::condition_variable abort_cv_;  // wakes retry waits
   std::deque<Work> work_;
-  int in_flight_ = 0;                 // dispatched, not finished
-  uint64_t unfinished_ = 0;           // formed, not finished
+  int in_flight_ = 0;        // dispatched, not finished
+  uint64_t unfinished_ = 0;  // formed, not finished
   bool batcher_done_ = false;
   bool aborted_ = false;
   uint64_t next_sequence_ = 1;

@@ -23,7 +23,8 @@ namespace forcepipe {
 
 class LaneQueue {
  public:
-  LaneQueue(size_t max_entries, size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  LaneQueue(size_t max_entries, size_t max_bytes)
+      : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   // Blocks while the budget is full. An entry larger than the whole byte budget
   // is admitted alone when the lane holds nothing (so it cannot wedge the lane).

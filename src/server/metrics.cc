@@ -31,7 +31,8 @@ ClientMetric Value(std::vector<ClientMetric::Label> labels, double v, MetricType
   return m;
 }
 
-ClientMetric HistogramMetric(std::vector<ClientMetric::Label> labels, const Histogram::Snapshot& s) {
+ClientMetric HistogramMetric(std::vector<ClientMetric::Label> labels,
+                             const Histogram::Snapshot& s) {
   ClientMetric m;
   m.label = std::move(labels);
   m.histogram.sample_count = s.count;
@@ -53,7 +54,8 @@ double Seconds(int64_t unix_ns) { return static_cast<double>(unix_ns) / 1e9; }
 
 }  // namespace
 
-std::string RenderMetrics(const Engine& engine, const std::string& version, bool ready, const Clock& clock) {
+std::string RenderMetrics(const Engine& engine, const std::string& version, bool ready,
+                          const Clock& clock) {
   std::vector<MetricFamily> out;
   const double now = Seconds(clock.NowUnixNanos());
   const std::string sink(engine.sink()->kind());
@@ -66,18 +68,21 @@ std::string RenderMetrics(const Engine& engine, const std::string& version, bool
   out.push_back(std::move(rdy));
 
   // Sources.
-  auto events = Family("forcepipe_source_events_total", "Events a source handed to its lane.", MetricType::Counter);
+  auto events = Family("forcepipe_source_events_total", "Events a source handed to its lane.",
+                       MetricType::Counter);
   auto up = Family("forcepipe_source_up", "1 while the source is running.", MetricType::Gauge);
-  auto last = Family("forcepipe_source_last_event_timestamp_seconds", "Event time of the newest event emitted.",
-                     MetricType::Gauge);
-  auto lag = Family("forcepipe_source_ingest_lag_seconds", "Now minus the event time of the newest event emitted.",
-                    MetricType::Gauge);
-  auto healthy = Family("forcepipe_source_healthy", "0 while a source reports a problem (auth, connectivity).",
-                        MetricType::Gauge);
+  auto last = Family("forcepipe_source_last_event_timestamp_seconds",
+                     "Event time of the newest event emitted.", MetricType::Gauge);
+  auto lag = Family("forcepipe_source_ingest_lag_seconds",
+                    "Now minus the event time of the newest event emitted.", MetricType::Gauge);
+  auto healthy =
+      Family("forcepipe_source_healthy", "0 while a source reports a problem (auth, connectivity).",
+             MetricType::Gauge);
   const auto& sources = engine.source_status();
   for (size_t i = 0; i < sources.size(); ++i) {
     const auto& s = *sources[i];
-    std::vector<ClientMetric::Label> l = {{"source", s.name}, {"kind", s.kind}, {"lane", std::string(LaneKindName(s.lane))}};
+    std::vector<ClientMetric::Label> l = {
+        {"source", s.name}, {"kind", s.kind}, {"lane", std::string(LaneKindName(s.lane))}};
     events.metric.push_back(Value(l, static_cast<double>(s.emitted.load()), MetricType::Counter));
     up.metric.push_back(Value(l, s.running.load() ? 1 : 0, MetricType::Gauge));
     int64_t ts = s.last_event_unix_ns.load();
@@ -100,48 +105,56 @@ std::string RenderMetrics(const Engine& engine, const std::string& version, bool
        [](const Lane& l) { return static_cast<double>(l.stats().entries_in.load()); }},
       {"forcepipe_sink_entries_delivered_total", "Entries the sink accepted.", MetricType::Counter,
        [](const Lane& l) { return static_cast<double>(l.stats().entries_delivered.load()); }},
-      {"forcepipe_sink_bytes_delivered_total", "Bytes of entries the sink accepted.", MetricType::Counter,
+      {"forcepipe_sink_bytes_delivered_total", "Bytes of entries the sink accepted.",
+       MetricType::Counter,
        [](const Lane& l) { return static_cast<double>(l.stats().bytes_delivered.load()); }},
-      {"forcepipe_sink_entries_dropped_total", "Entries the sink rejected permanently (dead-lettered).",
-       MetricType::Counter, [](const Lane& l) { return static_cast<double>(l.stats().entries_dropped.load()); }},
+      {"forcepipe_sink_entries_dropped_total",
+       "Entries the sink rejected permanently (dead-lettered).", MetricType::Counter,
+       [](const Lane& l) { return static_cast<double>(l.stats().entries_dropped.load()); }},
       {"forcepipe_sink_retries_total", "Pushes that failed and were retried.", MetricType::Counter,
        [](const Lane& l) { return static_cast<double>(l.stats().retries.load()); }},
       {"forcepipe_sink_batches_total", "Batches delivered.", MetricType::Counter,
        [](const Lane& l) { return static_cast<double>(l.stats().batches_pushed.load()); }},
-      {"forcepipe_sink_batches_abandoned_total", "Batches abandoned at a shutdown deadline.", MetricType::Counter,
+      {"forcepipe_sink_batches_abandoned_total", "Batches abandoned at a shutdown deadline.",
+       MetricType::Counter,
        [](const Lane& l) { return static_cast<double>(l.stats().batches_abandoned.load()); }},
-      {"forcepipe_sink_failing_since_timestamp_seconds", "When the current run of failed pushes began; 0 when healthy.",
-       MetricType::Gauge, [](const Lane& l) { return Seconds(l.stats().failing_since_unix_ns.load()); }},
+      {"forcepipe_sink_failing_since_timestamp_seconds",
+       "When the current run of failed pushes began; 0 when healthy.", MetricType::Gauge,
+       [](const Lane& l) { return Seconds(l.stats().failing_since_unix_ns.load()); }},
       {"forcepipe_lane_queued_entries", "Entries waiting in the lane's queue.", MetricType::Gauge,
        [](const Lane& l) { return static_cast<double>(l.queued_entries()); }},
-      {"forcepipe_lane_held_entries", "Entries the lane holds (queued, batching, in flight).", MetricType::Gauge,
-       [](const Lane& l) { return static_cast<double>(l.held_entries()); }},
-      {"forcepipe_lane_held_bytes", "Bytes the lane holds (queued, batching, in flight).", MetricType::Gauge,
-       [](const Lane& l) { return static_cast<double>(l.held_bytes()); }},
+      {"forcepipe_lane_held_entries", "Entries the lane holds (queued, batching, in flight).",
+       MetricType::Gauge, [](const Lane& l) { return static_cast<double>(l.held_entries()); }},
+      {"forcepipe_lane_held_bytes", "Bytes the lane holds (queued, batching, in flight).",
+       MetricType::Gauge, [](const Lane& l) { return static_cast<double>(l.held_bytes()); }},
       {"forcepipe_lane_capacity_entries", "The lane's entry budget.", MetricType::Gauge,
        [](const Lane& l) { return static_cast<double>(l.options().queue_max_entries); }},
       {"forcepipe_lane_capacity_bytes", "The lane's byte budget.", MetricType::Gauge,
        [](const Lane& l) { return static_cast<double>(l.options().queue_max_bytes); }},
       {"forcepipe_checkpoint_commits_total", "Checkpoint commits.", MetricType::Counter,
        [](const Lane& l) { return static_cast<double>(l.stats().commits.load()); }},
-      {"forcepipe_checkpoint_commit_failures_total", "Checkpoint commits that failed (retried with the next).",
-       MetricType::Counter, [](const Lane& l) { return static_cast<double>(l.stats().commit_failures.load()); }},
-      {"forcepipe_checkpoint_last_commit_timestamp_seconds", "When a checkpoint was last committed; 0 if never.",
-       MetricType::Gauge, [](const Lane& l) { return Seconds(l.stats().last_commit_unix_ns.load()); }},
+      {"forcepipe_checkpoint_commit_failures_total",
+       "Checkpoint commits that failed (retried with the next).", MetricType::Counter,
+       [](const Lane& l) { return static_cast<double>(l.stats().commit_failures.load()); }},
+      {"forcepipe_checkpoint_last_commit_timestamp_seconds",
+       "When a checkpoint was last committed; 0 if never.", MetricType::Gauge,
+       [](const Lane& l) { return Seconds(l.stats().last_commit_unix_ns.load()); }},
   };
   for (const auto& lf : lane_families) {
     auto f = Family(lf.name, lf.help, lf.type);
     for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
       const Lane* lane = engine.lane(k);
-      f.metric.push_back(Value({{"lane", std::string(LaneKindName(k))}, {"sink", sink}}, lf.get(*lane), lf.type));
+      f.metric.push_back(
+          Value({{"lane", std::string(LaneKindName(k))}, {"sink", sink}}, lf.get(*lane), lf.type));
     }
     out.push_back(std::move(f));
   }
-  auto age = Family("forcepipe_checkpoint_age_seconds", "Seconds since the lane last committed a checkpoint.",
-                    MetricType::Gauge);
+  auto age = Family("forcepipe_checkpoint_age_seconds",
+                    "Seconds since the lane last committed a checkpoint.", MetricType::Gauge);
   auto push = Family("forcepipe_sink_push_duration_seconds", "Duration of one push to the sink.",
                      MetricType::Histogram);
-  auto size = Family("forcepipe_sink_batch_entries", "Entries per delivered batch.", MetricType::Histogram);
+  auto size =
+      Family("forcepipe_sink_batch_entries", "Entries per delivered batch.", MetricType::Histogram);
   for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
     const Lane* lane = engine.lane(k);
     std::vector<ClientMetric::Label> l = {{"lane", std::string(LaneKindName(k))}, {"sink", sink}};
@@ -158,7 +171,8 @@ std::string RenderMetrics(const Engine& engine, const std::string& version, bool
   std::vector<MetricFamily> extra;
   for (auto& m : engine.ComponentMetrics()) {
     std::string name = "forcepipe_" + m.name;
-    auto it = std::find_if(extra.begin(), extra.end(), [&](const MetricFamily& f) { return f.name == name; });
+    auto it = std::find_if(extra.begin(), extra.end(),
+                           [&](const MetricFamily& f) { return f.name == name; });
     MetricType type = m.counter ? MetricType::Counter : MetricType::Gauge;
     if (it == extra.end()) {
       extra.push_back(Family(name, m.help, type));
@@ -170,7 +184,8 @@ std::string RenderMetrics(const Engine& engine, const std::string& version, bool
   }
   for (auto& f : extra) out.push_back(std::move(f));
 
-  auto dl = Family("forcepipe_dead_letters_total", "Entries written to the dead-letter file.", MetricType::Counter);
+  auto dl = Family("forcepipe_dead_letters_total", "Entries written to the dead-letter file.",
+                   MetricType::Counter);
   dl.metric.push_back(Value({}, static_cast<double>(engine.dead_letters()), MetricType::Counter));
   out.push_back(std::move(dl));
 

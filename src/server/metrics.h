@@ -14,6 +14,7 @@ namespace forcepipe::server {
 
 // Renders every metric of `engine` in Prometheus text format 0.0.4.
 // `ready` is the current readiness verdict.
-std::string RenderMetrics(const Engine& engine, const std::string& version, bool ready, const Clock& clock);
+std::string RenderMetrics(const Engine& engine, const std::string& version, bool ready,
+                          const Clock& clock);
 
 }  // namespace forcepipe::server

@@ -15,14 +15,23 @@ namespace {
 using config::OptionType;
 
 const config::OptionTable kServerOptions = {
-    {.key = "enabled", .type = OptionType::kBool, .default_value = "true",
+    {.key = "enabled",
+     .type = OptionType::kBool,
+     .default_value = "true",
      .description = "serve /metrics, /healthz, /readyz and /status"},
-    {.key = "listen", .type = OptionType::kString, .default_value = "127.0.0.1:8080",
+    {.key = "listen",
+     .type = OptionType::kString,
+     .default_value = "127.0.0.1:8080",
      .description = "host:port to bind; port 0 picks a free port"},
-    {.key = "auth_token", .type = OptionType::kSecret,
+    {.key = "auth_token",
+     .type = OptionType::kSecret,
      .description = "when set, every route but /healthz needs Authorization: Bearer <token>"},
-    {.key = "sink_failing_threshold", .type = OptionType::kDuration, .default_value = "2m",
-     .description = "/readyz answers 503 once a sink has been failing this long", .min = 0, .max = 86400},
+    {.key = "sink_failing_threshold",
+     .type = OptionType::kDuration,
+     .default_value = "2m",
+     .description = "/readyz answers 503 once a sink has been failing this long",
+     .min = 0,
+     .max = 86400},
 };
 
 std::string Json(std::string_view s) {
@@ -64,15 +73,18 @@ Readiness CheckReadiness(const Engine& engine, const ServerOptions& options, con
     double threshold = std::chrono::duration<double>(options.sink_failing_threshold).count();
     if (secs >= threshold) {
       r.reasons.push_back("sink " + std::string(engine.sink()->kind()) + " failing for " +
-                          std::to_string(static_cast<int64_t>(secs)) + "s in the " + which + " lane (threshold " +
-                          std::to_string(static_cast<int64_t>(threshold)) + "s)");
+                          std::to_string(static_cast<int64_t>(secs)) + "s in the " + which +
+                          " lane (threshold " + std::to_string(static_cast<int64_t>(threshold)) +
+                          "s)");
     }
   }
   const auto& sources = engine.source_status();
   for (size_t i = 0; i < sources.size(); ++i) {
     auto [err, health] = engine.SourceProblems(i);
-    if (!err.empty()) r.reasons.push_back("source " + sources[i]->name + " failed: " + log::Redact(err));
-    if (!health.empty()) r.reasons.push_back("source " + sources[i]->name + ": " + log::Redact(health));
+    if (!err.empty())
+      r.reasons.push_back("source " + sources[i]->name + " failed: " + log::Redact(err));
+    if (!health.empty())
+      r.reasons.push_back("source " + sources[i]->name + ": " + log::Redact(health));
   }
   return r;
 }
@@ -85,7 +97,8 @@ std::string RenderStatusJson(const Engine& engine, const ServerOptions& options,
     return it == rates.end() ? 0.0 : it->second;
   };
   Readiness rd = CheckReadiness(engine, options, clock);
-  std::string j = "{\"version\":" + Json(options.version) + ",\"now_ms\":" + std::to_string(now / 1'000'000) +
+  std::string j = "{\"version\":" + Json(options.version) +
+                  ",\"now_ms\":" + std::to_string(now / 1'000'000) +
                   ",\"ready\":" + (rd.ready() ? "true" : "false") + ",\"reasons\":[";
   for (size_t i = 0; i < rd.reasons.size(); ++i) j += (i ? "," : "") + Json(rd.reasons[i]);
   j += "],\"sink\":{\"kind\":" + Json(engine.sink()->kind()) + "},\"sources\":[";
@@ -95,9 +108,11 @@ std::string RenderStatusJson(const Engine& engine, const ServerOptions& options,
     auto [err, health] = engine.SourceProblems(i);
     int64_t last = s.last_event_unix_ns.load();
     j += std::string(i ? "," : "") + "{\"name\":" + Json(s.name) + ",\"kind\":" + Json(s.kind) +
-         ",\"lane\":" + Json(LaneKindName(s.lane)) + ",\"running\":" + (s.running.load() ? "true" : "false") +
-         ",\"events\":" + std::to_string(s.emitted.load()) + ",\"rate\":" + Num(rate("source:" + s.name)) +
-         ",\"lag_s\":" + (last ? Num(std::max<double>(0, static_cast<double>(now - last) / 1e9)) : "null") +
+         ",\"lane\":" + Json(LaneKindName(s.lane)) +
+         ",\"running\":" + (s.running.load() ? "true" : "false") +
+         ",\"events\":" + std::to_string(s.emitted.load()) +
+         ",\"rate\":" + Num(rate("source:" + s.name)) + ",\"lag_s\":" +
+         (last ? Num(std::max<double>(0, static_cast<double>(now - last) / 1e9)) : "null") +
          ",\"error\":" + Json(log::Redact(err)) + ",\"health\":" + Json(log::Redact(health)) + "}";
   }
   j += "],\"lanes\":[";
@@ -115,9 +130,11 @@ std::string RenderStatusJson(const Engine& engine, const ServerOptions& options,
          ",\"max_bytes\":" + std::to_string(l->options().queue_max_bytes) +
          ",\"delivered\":" + std::to_string(st.entries_delivered.load()) +
          ",\"dropped\":" + std::to_string(st.entries_dropped.load()) +
-         ",\"retries\":" + std::to_string(st.retries.load()) + ",\"rate\":" + Num(rate("lane:" + name)) +
-         ",\"failing_for_s\":" + (failing ? Num(static_cast<double>(now - failing) / 1e9) : "null") +
-         ",\"checkpoint_age_s\":" + (commit ? Num(static_cast<double>(now - commit) / 1e9) : "null") + "}";
+         ",\"retries\":" + std::to_string(st.retries.load()) +
+         ",\"rate\":" + Num(rate("lane:" + name)) + ",\"failing_for_s\":" +
+         (failing ? Num(static_cast<double>(now - failing) / 1e9) : "null") +
+         ",\"checkpoint_age_s\":" +
+         (commit ? Num(static_cast<double>(now - commit) / 1e9) : "null") + "}";
     first = false;
   }
   j += "],\"checkpoints\":[";
@@ -130,15 +147,19 @@ std::string RenderStatusJson(const Engine& engine, const ServerOptions& options,
   auto recent = log::Recent();
   for (size_t i = 0; i < recent.size(); ++i) {
     const auto& m = recent[i];
-    j += std::string(i ? "," : "") + "{\"ts_ms\":" + std::to_string(m.unix_ms) + ",\"level\":" + Json(m.level) +
-         ",\"component\":" + Json(m.component) + ",\"text\":" + Json(m.text) + "}";
+    j += std::string(i ? "," : "") + "{\"ts_ms\":" + std::to_string(m.unix_ms) +
+         ",\"level\":" + Json(m.level) + ",\"component\":" + Json(m.component) +
+         ",\"text\":" + Json(m.text) + "}";
   }
   j += "]}";
   return j;
 }
 
 StatusServer::StatusServer(ServerOptions options, const Engine* engine, const Clock* clock)
-    : options_(std::move(options)), engine_(engine), clock_(clock), http_(std::make_unique<httplib::Server>()) {}
+    : options_(std::move(options)),
+      engine_(engine),
+      clock_(clock),
+      http_(std::make_unique<httplib::Server>()) {}
 
 StatusServer::~StatusServer() { Stop(); }
 
@@ -154,14 +175,17 @@ std::string StatusServer::base_url() const {
 Status StatusServer::Start() {
   auto colon = options_.listen.rfind(':');
   if (colon == std::string::npos) {
-    return Status::InvalidArgument("server.listen: expected host:port, got \"" + options_.listen + "\"");
+    return Status::InvalidArgument("server.listen: expected host:port, got \"" + options_.listen +
+                                   "\"");
   }
   host_ = options_.listen.substr(0, colon);
   if (host_.size() > 2 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
   int port = std::atoi(options_.listen.c_str() + colon + 1);
   if (!IsLoopback(host_) && options_.auth_token.empty()) {
-    log::Get("server")->warn("serving on {} beyond loopback without server.auth_token: anyone who can reach it "
-                             "can read status and metrics", options_.listen);
+    log::Get("server")->warn(
+        "serving on {} beyond loopback without server.auth_token: anyone who can reach it "
+        "can read status and metrics",
+        options_.listen);
   }
 
   auto authorized = [this](const httplib::Request& req, httplib::Response& res) {
@@ -172,7 +196,9 @@ Status StatusServer::Start() {
     res.set_content("unauthorized\n", "text/plain");
     return false;
   };
-  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
   http_->Get("/readyz", [this, authorized](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     Readiness r = CheckReadiness(*engine_, options_, *clock_);
@@ -188,23 +214,26 @@ Status StatusServer::Start() {
   http_->Get("/metrics", [this, authorized](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     bool ready = CheckReadiness(*engine_, options_, *clock_).ready();
-    res.set_content(RenderMetrics(*engine_, options_.version, ready, *clock_), "text/plain; version=0.0.4");
+    res.set_content(RenderMetrics(*engine_, options_.version, ready, *clock_),
+                    "text/plain; version=0.0.4");
   });
-  http_->Get("/status.json", [this, authorized](const httplib::Request& req, httplib::Response& res) {
-    if (!authorized(req, res)) return;
-    std::map<std::string, double> rates;
-    {
-      std::lock_guard<std::mutex> l(rates_mu_);
-      rates = rates_;
-    }
-    res.set_header("Cache-Control", "no-store");
-    res.set_content(RenderStatusJson(*engine_, options_, *clock_, rates), "application/json");
-  });
+  http_->Get(
+      "/status.json", [this, authorized](const httplib::Request& req, httplib::Response& res) {
+        if (!authorized(req, res)) return;
+        std::map<std::string, double> rates;
+        {
+          std::lock_guard<std::mutex> l(rates_mu_);
+          rates = rates_;
+        }
+        res.set_header("Cache-Control", "no-store");
+        res.set_content(RenderStatusJson(*engine_, options_, *clock_, rates), "application/json");
+      });
   http_->Get("/status", [authorized](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     res.set_content(kStatusPageHtml, "text/html; charset=utf-8");
   });
-  http_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
+  http_->Get("/",
+             [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
   for (auto& [pattern, handler] : routes_) {
     Handler h = handler;
     http_->Get(pattern, [h, authorized](const httplib::Request& req, httplib::Response& res) {
@@ -227,7 +256,8 @@ Status StatusServer::Start() {
     port_ = http_->bind_to_port(host_, port) ? port : -1;
   }
   if (port_ <= 0) {
-    return Status::Unavailable("server: cannot listen on " + options_.listen + ": " + std::strerror(errno));
+    return Status::Unavailable("server: cannot listen on " + options_.listen + ": " +
+                               std::strerror(errno));
   }
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   sampler_ = std::thread([this] { SampleRates(); });
@@ -239,14 +269,16 @@ void StatusServer::SampleRates() {
   std::map<std::string, uint64_t> prev;
   auto prev_t = std::chrono::steady_clock::now();
   while (!stopping_) {
-    for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // 1 s tick
+    for (int i = 0; i < 10 && !stopping_; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // 1 s tick
     auto now = std::chrono::steady_clock::now();
     double dt = std::chrono::duration<double>(now - prev_t).count();
     prev_t = now;
     std::map<std::string, uint64_t> cur;
     for (const auto& s : engine_->source_status()) cur["source:" + s->name] = s->emitted.load();
     for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
-      cur["lane:" + std::string(LaneKindName(k))] = engine_->lane(k)->stats().entries_delivered.load();
+      cur["lane:" + std::string(LaneKindName(k))] =
+          engine_->lane(k)->stats().entries_delivered.load();
     }
     std::map<std::string, double> r;
     for (const auto& [k, v] : cur) {

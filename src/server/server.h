@@ -32,7 +32,7 @@ namespace forcepipe::server {
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
-  std::string auth_token;                  // "" = no auth
+  std::string auth_token;                 // "" = no auth
   // /readyz turns 503 once a sink has been failing this long.
   Duration sink_failing_threshold = std::chrono::minutes(2);
   std::string version = "0.1.0";

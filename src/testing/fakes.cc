@@ -9,7 +9,8 @@ bool WaitUntil(const std::function<bool()>& pred, Duration timeout) {
   while (!pred()) {
     if (std::chrono::steady_clock::now() >= deadline) return pred();
     std::this_thread::yield();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // poll interval, not a wait-for-event
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(1));  // poll interval, not a wait-for-event
   }
   return true;
 }

@@ -3,13 +3,12 @@
 // id up to the last committed checkpoint must be in the file (duplicates
 // allowed: at-least-once; losses not).
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
@@ -33,7 +32,8 @@ std::string Config(const TempDir& dir) {
   std::ostringstream c;
   c << "data_dir: " << dir.File("data") << "\n"
     << "checkpoint:\n  type: file\n  path: " << dir.File("checkpoints.json") << "\n"
-    << "sources:\n  gen:\n    type: synthetic\n    rate: 20000\n    keys: " << kKeys << "\n    entry_size: 200\n"
+    << "sources:\n  gen:\n    type: synthetic\n    rate: 20000\n    keys: " << kKeys
+    << "\n    entry_size: 200\n"
     << "    checkpoint_only_every: 97\n"
     << "sinks:\n  out:\n    type: jsonl\n    path: " << dir.File("events.jsonl") << "\n"
     << "    batch: {max_entries: 200, interval: 20ms}\n    max_in_flight: 3\n"
@@ -43,7 +43,8 @@ std::string Config(const TempDir& dir) {
 
 std::map<std::string, int64_t> Committed(const TempDir& dir, const std::string& cfg) {
   std::string out = dir.File("state.out");
-  Child c = Child::Spawn({ForcepipeBinary(), "state", "show", "-c", cfg}, out, dir.File("state.err"));
+  Child c =
+      Child::Spawn({ForcepipeBinary(), "state", "show", "-c", cfg}, out, dir.File("state.err"));
   int st = c.Wait(std::chrono::seconds(30));
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ReadFile(dir.File("state.err"));
   std::map<std::string, int64_t> m;
@@ -69,9 +70,12 @@ TEST(KillRestart, NothingUpToTheCommittedCheckpointIsLost) {
     // Kill once the file has grown by a random amount: a random moment in the
     // middle of writing, chosen by progress rather than by wall time.
     size_t grow = 1000 + rng() % 200'000;
-    Child c = Child::Spawn({ForcepipeBinary(), "run", "-c", cfg}, dir.File("run.out"), dir.File("run.err"));
-    ASSERT_TRUE(WaitUntil([&] { return FileSize(events) >= before + grow; }, std::chrono::seconds(60)))
-        << "round " << round << ": no progress; stderr:\n" << ReadFile(dir.File("run.err"));
+    Child c = Child::Spawn({ForcepipeBinary(), "run", "-c", cfg}, dir.File("run.out"),
+                           dir.File("run.err"));
+    ASSERT_TRUE(
+        WaitUntil([&] { return FileSize(events) >= before + grow; }, std::chrono::seconds(60)))
+        << "round " << round << ": no progress; stderr:\n"
+        << ReadFile(dir.File("run.err"));
     c.Signal(SIGKILL);
     int st = c.Wait(std::chrono::seconds(30));
     ASSERT_TRUE(WIFSIGNALED(st)) << "round " << round;
@@ -79,8 +83,10 @@ TEST(KillRestart, NothingUpToTheCommittedCheckpointIsLost) {
   // A last run stopped gracefully: SIGTERM drains, commits, exits 0.
   {
     size_t before = FileSize(events);
-    Child c = Child::Spawn({ForcepipeBinary(), "run", "-c", cfg}, dir.File("run.out"), dir.File("run.err"));
-    ASSERT_TRUE(WaitUntil([&] { return FileSize(events) >= before + 50'000; }, std::chrono::seconds(60)));
+    Child c = Child::Spawn({ForcepipeBinary(), "run", "-c", cfg}, dir.File("run.out"),
+                           dir.File("run.err"));
+    ASSERT_TRUE(
+        WaitUntil([&] { return FileSize(events) >= before + 50'000; }, std::chrono::seconds(60)));
     c.Signal(SIGTERM);
     int st = c.Wait(std::chrono::seconds(60));
     ASSERT_TRUE(WIFEXITED(st)) << ReadFile(dir.File("run.err"));
@@ -113,7 +119,8 @@ TEST(KillRestart, NothingUpToTheCommittedCheckpointIsLost) {
     ASSERT_GT(upto, 0);
     total += upto;
     for (int64_t s = 1; s <= upto; ++s) {
-      ASSERT_TRUE(seen[k].count(s)) << "event gen-k" << k << "-" << s << " is missing (committed " << upto << ")";
+      ASSERT_TRUE(seen[k].count(s))
+          << "event gen-k" << k << "-" << s << " is missing (committed " << upto << ")";
     }
   }
   std::cout << "checked " << total << " committed events in " << lines << " lines across 21 runs\n";

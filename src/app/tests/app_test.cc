@@ -1,15 +1,16 @@
 #include "app/app.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <yaml-cpp/yaml.h>
 
-#include "config/loader.h"
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "config/loader.h"
+#include "sources/synthetic/synthetic_source.h"
 #include "testing/fakes.h"
 #include "testing/process.h"
-#include "sources/synthetic/synthetic_source.h"
 
 namespace forcepipe::app {
 namespace {
@@ -38,7 +39,8 @@ TEST_F(AppConfig, SourcesAreRequired) {
 
 TEST_F(AppConfig, UnknownKindNamesPathAndChoices) {
   Status s = Load("sources: {gen: {type: kafka}}\nsinks: {out: {type: x}}\n");
-  EXPECT_NE(s.message().find("sources.gen.type: unknown kind \"kafka\"; expected one of"), std::string::npos)
+  EXPECT_NE(s.message().find("sources.gen.type: unknown kind \"kafka\"; expected one of"),
+            std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("synthetic"), std::string::npos);
 }
@@ -75,11 +77,12 @@ TEST(AppServer, RecordHistoryRouteServesTheSqlStore) {
   Registry r;
   ASSERT_TRUE(RegisterBuiltins(r).ok());
   testing::TempDir dir;
-  auto yaml = config::ParseYaml("data_dir: " + dir.File("data") +
-                                    "\nsources: {gen: {type: synthetic, rate: 200, keys: 2}}\n"
-                                    "sinks: {store: {type: sql, dsn: 'sqlite://" + dir.File("events.db") +
-                                    "', batch: {interval: 20ms}}}\nserver: {listen: '127.0.0.1:0'}\n",
-                                "t.yaml");
+  auto yaml = config::ParseYaml(
+      "data_dir: " + dir.File("data") +
+          "\nsources: {gen: {type: synthetic, rate: 200, keys: 2}}\n"
+          "sinks: {store: {type: sql, dsn: 'sqlite://" +
+          dir.File("events.db") + "', batch: {interval: 20ms}}}\nserver: {listen: '127.0.0.1:0'}\n",
+      "t.yaml");
   ASSERT_TRUE(yaml.ok());
   auto cfg = LoadConfig(*yaml, r);
   ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();

@@ -25,16 +25,39 @@ struct FakeEnv : Environment {
 };
 
 const OptionTable kBatch = {
-    {.key = "max_entries", .type = OptionType::kInt, .default_value = "1000", .description = "entries", .min = 1, .max = 1000000},
-    {.key = "max_bytes", .type = OptionType::kSize, .default_value = "1MiB", .description = "bytes", .min = 1024},
-    {.key = "interval", .type = OptionType::kDuration, .default_value = "1s", .description = "flush", .min = 0.001, .max = 3600},
+    {.key = "max_entries",
+     .type = OptionType::kInt,
+     .default_value = "1000",
+     .description = "entries",
+     .min = 1,
+     .max = 1000000},
+    {.key = "max_bytes",
+     .type = OptionType::kSize,
+     .default_value = "1MiB",
+     .description = "bytes",
+     .min = 1024},
+    {.key = "interval",
+     .type = OptionType::kDuration,
+     .default_value = "1s",
+     .description = "flush",
+     .min = 0.001,
+     .max = 3600},
 };
 const OptionTable kSink = {
     {.key = "url", .type = OptionType::kString, .description = "where", .required = true},
-    {.key = "encoding", .type = OptionType::kString, .default_value = "protobuf", .description = "enc", .choices = {"protobuf", "json"}},
+    {.key = "encoding",
+     .type = OptionType::kString,
+     .default_value = "protobuf",
+     .description = "enc",
+     .choices = {"protobuf", "json"}},
     {.key = "password", .type = OptionType::kSecret, .description = "pw"},
     {.key = "verify", .type = OptionType::kBool, .default_value = "true", .description = "tls"},
-    {.key = "ratio", .type = OptionType::kDouble, .default_value = "0.5", .description = "r", .min = 0, .max = 1},
+    {.key = "ratio",
+     .type = OptionType::kDouble,
+     .default_value = "0.5",
+     .description = "r",
+     .min = 0,
+     .max = 1},
     {.key = "tags", .type = OptionType::kStringList, .description = "t"},
     {.key = "headers", .type = OptionType::kStringMap, .description = "h"},
     {.key = "batch", .type = OptionType::kSection, .description = "batching", .section = &kBatch},
@@ -66,13 +89,15 @@ TEST(Validate, FillsDefaultsAndReadsTypes) {
 TEST(Validate, WrongSizeNamesPathAndValue) {
   auto n = V("url: u\nbatch:\n  max_bytes: lots\n");
   ASSERT_FALSE(n.ok());
-  EXPECT_EQ(n.status().message(), "sinks.loki.batch.max_bytes: expected a size like 1MiB, got \"lots\"");
+  EXPECT_EQ(n.status().message(),
+            "sinks.loki.batch.max_bytes: expected a size like 1MiB, got \"lots\"");
 }
 
 TEST(Validate, UnknownKeyNamesPathAndLine) {
   auto n = V("url: u\nbatch:\n  max_bites: 1\n");
   ASSERT_FALSE(n.ok());
-  EXPECT_NE(n.status().message().find("sinks.loki.batch.max_bites: unknown key (line 3)"), std::string::npos)
+  EXPECT_NE(n.status().message().find("sinks.loki.batch.max_bites: unknown key (line 3)"),
+            std::string::npos)
       << n.status().message();
 }
 
@@ -82,26 +107,36 @@ TEST(Validate, WrongTypesNamePath) {
   auto b = V("url: u\nbatch: {max_entries: ten}\n");
   EXPECT_EQ(b.status().message(), "sinks.loki.batch.max_entries: expected an integer, got \"ten\"");
   auto c = V("url: [1]\n");
-  EXPECT_NE(c.status().message().find("sinks.loki.url: expected a string, got a list"), std::string::npos);
+  EXPECT_NE(c.status().message().find("sinks.loki.url: expected a string, got a list"),
+            std::string::npos);
   auto d = V("url: u\nbatch: {interval: soon}\n");
-  EXPECT_EQ(d.status().message(), "sinks.loki.batch.interval: expected a duration like 30s, 250ms or 5m, got \"soon\"");
+  EXPECT_EQ(d.status().message(),
+            "sinks.loki.batch.interval: expected a duration like 30s, 250ms or 5m, got \"soon\"");
   auto e = V("url: u\nencoding: xml\n");
-  EXPECT_EQ(e.status().message(), "sinks.loki.encoding: expected one of protobuf, json, got \"xml\"");
+  EXPECT_EQ(e.status().message(),
+            "sinks.loki.encoding: expected one of protobuf, json, got \"xml\"");
   auto f = V("url: u\ntags: x\n");
-  EXPECT_NE(f.status().message().find("sinks.loki.tags: expected a list of strings"), std::string::npos);
+  EXPECT_NE(f.status().message().find("sinks.loki.tags: expected a list of strings"),
+            std::string::npos);
   auto g = V("url: u\nbatch: 3\n");
-  EXPECT_NE(g.status().message().find("sinks.loki.batch: expected a mapping, got \"3\""), std::string::npos);
+  EXPECT_NE(g.status().message().find("sinks.loki.batch: expected a mapping, got \"3\""),
+            std::string::npos);
 }
 
 TEST(Validate, OutOfRangeNamesPathAndBounds) {
   auto a = V("url: u\nbatch: {max_entries: 0}\n");
-  EXPECT_EQ(a.status().message(), "sinks.loki.batch.max_entries: expected a integer between 1 and 1e+06, got \"0\"");
+  EXPECT_EQ(a.status().message(),
+            "sinks.loki.batch.max_entries: expected a integer between 1 and 1e+06, got \"0\"");
   auto b = V("url: u\nratio: 2\n");
-  EXPECT_NE(b.status().message().find("sinks.loki.ratio: expected a number between 0 and 1"), std::string::npos);
+  EXPECT_NE(b.status().message().find("sinks.loki.ratio: expected a number between 0 and 1"),
+            std::string::npos);
   auto c = V("url: u\nbatch: {max_bytes: 10}\n");
-  EXPECT_NE(c.status().message().find("sinks.loki.batch.max_bytes: expected a size at least 1024 bytes"), std::string::npos);
+  EXPECT_NE(
+      c.status().message().find("sinks.loki.batch.max_bytes: expected a size at least 1024 bytes"),
+      std::string::npos);
   auto d = V("url: u\nbatch: {interval: 2h}\n");
-  EXPECT_NE(d.status().message().find("sinks.loki.batch.interval: expected a duration between"), std::string::npos);
+  EXPECT_NE(d.status().message().find("sinks.loki.batch.interval: expected a duration between"),
+            std::string::npos);
 }
 
 TEST(Validate, MissingRequiredNamesPath) {
@@ -129,9 +164,11 @@ TEST(Validate, SecretFromFileTrimsNewline) {
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(n->GetString("password"), "hunter2");
   auto both = V("url: u\npassword: a\npassword_file: /run/pw\n", env);
-  EXPECT_EQ(both.status().message(), "sinks.loki.password: set either password or password_file, not both");
+  EXPECT_EQ(both.status().message(),
+            "sinks.loki.password: set either password or password_file, not both");
   auto missing = V("url: u\npassword_file: /nope\n", env);
-  EXPECT_NE(missing.status().message().find("sinks.loki.password_file: cannot read file /nope"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("sinks.loki.password_file: cannot read file /nope"),
+            std::string::npos);
   // The secret itself never appears in an error.
   auto bad = V("url: u\npassword: hunter2\nverify: 3\n", env);
   EXPECT_EQ(bad.status().message().find("hunter2"), std::string::npos);

@@ -27,13 +27,14 @@ EngineOptions Fast() {
   return o;
 }
 
-
 TEST(Engine, FiniteSourcesDrainAndCommitEverything) {
   CollectingSink sink;
   MemoryCheckpointStore store;
   std::vector<Entry> live, bulk;
-  for (int i = 1; i <= 500; ++i) live.push_back(MakeEntry("live", std::to_string(i), "l" + std::to_string(i)));
-  for (int i = 1; i <= 300; ++i) bulk.push_back(MakeEntry("bulk", std::to_string(i), "b" + std::to_string(i)));
+  for (int i = 1; i <= 500; ++i)
+    live.push_back(MakeEntry("live", std::to_string(i), "l" + std::to_string(i)));
+  for (int i = 1; i <= 300; ++i)
+    bulk.push_back(MakeEntry("bulk", std::to_string(i), "b" + std::to_string(i)));
   live.push_back(MakeCheckpointOnly("live", "900"));
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<ScriptedSource>("s1", live, LaneKind::kStreaming));
@@ -53,7 +54,8 @@ TEST(Engine, StopRequestDrainsWhatWasAcceptedAndExitsOk) {
   std::vector<Entry> script;
   for (int i = 1; i <= 100; ++i) script.push_back(MakeEntry("k", std::to_string(i), "x"));
   std::vector<std::unique_ptr<Source>> sources;
-  auto src = std::make_unique<ScriptedSource>("held", script, LaneKind::kStreaming, /*hold_open=*/true);
+  auto src =
+      std::make_unique<ScriptedSource>("held", script, LaneKind::kStreaming, /*hold_open=*/true);
   ScriptedSource* raw = src.get();
   sources.push_back(std::move(src));
   Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
@@ -71,9 +73,11 @@ TEST(Engine, StopRequestDrainsWhatWasAcceptedAndExitsOk) {
 TEST(Engine, ShutdownGraceAbandonsUndeliverableBatch) {
   CollectingSink sink;
   MemoryCheckpointStore store;
-  sink.SetHook([](const Batch&) -> std::optional<PushOutcome> { return PushOutcome::Retryable("down"); });
+  sink.SetHook(
+      [](const Batch&) -> std::optional<PushOutcome> { return PushOutcome::Retryable("down"); });
   std::vector<std::unique_ptr<Source>> sources;
-  sources.push_back(std::make_unique<ScriptedSource>("s", std::vector<Entry>{MakeEntry("k", "1", "x")}));
+  sources.push_back(
+      std::make_unique<ScriptedSource>("s", std::vector<Entry>{MakeEntry("k", "1", "x")}));
   EngineOptions o = Fast();
   o.shutdown_grace = std::chrono::milliseconds(100);
   Engine engine(o, std::move(sources), std::make_unique<testing::SinkRef>(&sink),

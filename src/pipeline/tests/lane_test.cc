@@ -29,9 +29,12 @@ LaneOptions FastOptions() {
 // by delivered (or deliberately dropped) entries: the at-least-once invariant.
 class CheckingStore final : public CheckpointStore {
  public:
-  explicit CheckingStore(std::function<std::string(const CheckpointMap&)> check) : check_(std::move(check)) {}
+  explicit CheckingStore(std::function<std::string(const CheckpointMap&)> check)
+      : check_(std::move(check)) {}
   std::string_view kind() const override { return "checking"; }
-  Result<std::optional<std::string>> Load(std::string_view key) override { return std::optional<std::string>(); }
+  Result<std::optional<std::string>> Load(std::string_view key) override {
+    return std::optional<std::string>();
+  }
   Result<CheckpointMap> LoadAll() override { return values_; }
   Status Commit(const CommitRequest& r) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -141,7 +144,8 @@ TEST(LaneProperty, PerKeyCommitOrderUnderRandomFailures) {
     lane.Start();
     for (auto& e : entries) ASSERT_TRUE(lane.Push(std::move(e), nullptr));
     lane.Close();
-    ASSERT_TRUE(lane.WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(30))) << "seed " << seed;
+    ASSERT_TRUE(lane.WaitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(30)))
+        << "seed " << seed;
     lane.Join();
 
     ASSERT_TRUE(store.violations().empty()) << "seed " << seed << ": " << store.violations()[0];
@@ -150,7 +154,8 @@ TEST(LaneProperty, PerKeyCommitOrderUnderRandomFailures) {
     ASSERT_EQ(store.Snapshot(), want) << "seed " << seed;
     size_t real = 0;
     for (const auto& p : produced) real += p.real;
-    ASSERT_EQ(lane.stats().entries_delivered + lane.stats().entries_dropped, real) << "seed " << seed;
+    ASSERT_EQ(lane.stats().entries_delivered + lane.stats().entries_dropped, real)
+        << "seed " << seed;
     ASSERT_EQ(sink.delivered_count() + dropped.size(), real) << "seed " << seed;
   }
 }
@@ -173,7 +178,8 @@ TEST(Lane, CheckpointOnlyWaitsForEarlierRealEntriesOnItsKey) {
   ASSERT_TRUE(lane.Push(MakeCheckpointOnly("a", "7"), nullptr));
   // The keepalive position is formed into its own (entry-less) batch quickly,
   // but must not commit while a1 is undelivered.
-  EXPECT_FALSE(WaitUntil([&] { return !store.Snapshot().empty(); }, std::chrono::milliseconds(100)));
+  EXPECT_FALSE(
+      WaitUntil([&] { return !store.Snapshot().empty(); }, std::chrono::milliseconds(100)));
   release = true;
   EXPECT_TRUE(WaitUntil([&] { return store.Snapshot() == CheckpointMap{{"a", "7"}}; }));
   lane.Close();
@@ -188,7 +194,8 @@ TEST(Lane, AbandonedBatchBarrierAtShutdownDeadline) {
   MemoryCheckpointStore store;
   CommitTracker tracker(&store);
   sink.SetHook([&](const Batch& b) -> std::optional<PushOutcome> {
-    if (!b.entries.empty() && b.entries[0].line == "a1") return PushOutcome::Retryable("a1 never lands");
+    if (!b.entries.empty() && b.entries[0].line == "a1")
+      return PushOutcome::Retryable("a1 never lands");
     return std::nullopt;
   });
   LaneOptions o = FastOptions();
@@ -278,7 +285,8 @@ TEST(Lane, FlushesOnMaxBytesAndInterval) {
   o.batch_interval = std::chrono::hours(1);
   Lane lane(LaneKind::kBulk, o, &sink, &tracker, Clock::Real());
   lane.Start();
-  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(lane.Push(MakeEntry("k", std::to_string(i), std::string(1000, 'y')), nullptr));
+  for (int i = 1; i <= 10; ++i)
+    ASSERT_TRUE(lane.Push(MakeEntry("k", std::to_string(i), std::string(1000, 'y')), nullptr));
   // ~1.1 KB each: every 5th entry crosses 5000 bytes, so two full batches flush
   // although the interval is an hour.
   EXPECT_TRUE(WaitUntil([&] { return sink.delivered_count() == 10; }));

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "core/log.h"
 #include "checkpoint/memory_store.h"
+#include "core/log.h"
 #include "testing/fakes.h"
 #include "testing/process.h"
 
@@ -25,7 +25,11 @@ struct SinkHandle final : Sink {
   std::string_view kind() const override { return "collecting"; }
   PushOutcome Push(const Batch& b) override { return inner->Push(b); }
   std::vector<MetricSample> Metrics() const override {
-    return {{"collecting_pushes_total", "Pushes seen.", true, {}, static_cast<double>(inner->pushes())}};
+    return {{"collecting_pushes_total",
+             "Pushes seen.",
+             true,
+             {},
+             static_cast<double>(inner->pushes())}};
   }
 };
 
@@ -33,9 +37,11 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::vector<Entry> script;
-    for (int i = 1; i <= 20; ++i) script.push_back(MakeEntry("k", std::to_string(i), "line" + std::to_string(i)));
+    for (int i = 1; i <= 20; ++i)
+      script.push_back(MakeEntry("k", std::to_string(i), "line" + std::to_string(i)));
     std::vector<std::unique_ptr<Source>> sources;
-    sources.push_back(std::make_unique<testing::ScriptedSource>("scripted-src", script, LaneKind::kStreaming, true));
+    sources.push_back(std::make_unique<testing::ScriptedSource>("scripted-src", script,
+                                                                LaneKind::kStreaming, true));
     EngineOptions eo;
     eo.streaming.batch_interval = std::chrono::milliseconds(5);
     eo.streaming.retry.initial = std::chrono::milliseconds(1);
@@ -83,7 +89,8 @@ TEST_F(ServerTest, HealthzAndStatusJsonListStreams) {
   auto page = c.Get("/status");
   ASSERT_TRUE(page);
   EXPECT_NE(page->body.find("<title>forcepipe status</title>"), std::string::npos);
-  EXPECT_EQ(page->body.find("http://"), std::string::npos) << "the page must not load external assets";
+  EXPECT_EQ(page->body.find("http://"), std::string::npos)
+      << "the page must not load external assets";
 }
 
 TEST_F(ServerTest, ReadyzTurns503WhileSinkFailsPastThresholdAndRecovers) {
@@ -99,7 +106,8 @@ TEST_F(ServerTest, ReadyzTurns503WhileSinkFailsPastThresholdAndRecovers) {
   StatusServer server(o, engine_.get(), &clock_);
   ASSERT_TRUE(server.Start().ok());
   httplib::Client c("127.0.0.1", server.port());
-  ASSERT_TRUE(WaitUntil([&] { return engine_->lane(LaneKind::kStreaming)->stats().retries.load() > 0; }));
+  ASSERT_TRUE(
+      WaitUntil([&] { return engine_->lane(LaneKind::kStreaming)->stats().retries.load() > 0; }));
   auto r1 = c.Get("/readyz");
   ASSERT_TRUE(r1);
   EXPECT_EQ(r1->status, 200) << "failing for less than the threshold is still ready";
@@ -107,7 +115,9 @@ TEST_F(ServerTest, ReadyzTurns503WhileSinkFailsPastThresholdAndRecovers) {
   auto r2 = c.Get("/readyz");
   ASSERT_TRUE(r2);
   EXPECT_EQ(r2->status, 503);
-  EXPECT_NE(r2->body.find("sink collecting failing for 61s in the streaming lane"), std::string::npos) << r2->body;
+  EXPECT_NE(r2->body.find("sink collecting failing for 61s in the streaming lane"),
+            std::string::npos)
+      << r2->body;
   down = false;
   ASSERT_TRUE(WaitUntil([&] { return sink_.delivered_count() == 20; }));
   ASSERT_TRUE(WaitUntil([&] {
@@ -127,18 +137,21 @@ TEST_F(ServerTest, MetricsPassPromtool) {
   auto m = c.Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_EQ(m->status, 200);
-  EXPECT_NE(m->body.find("forcepipe_source_events_total{source=\"scripted-src\",kind=\"scripted\",lane=\"streaming\"} 20"),
+  EXPECT_NE(m->body.find("forcepipe_source_events_total{source=\"scripted-src\",kind=\"scripted\","
+                         "lane=\"streaming\"} 20"),
             std::string::npos)
       << m->body.substr(0, 2000);
   EXPECT_NE(m->body.find("forcepipe_sink_push_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(m->body.find("forcepipe_build_info{version=\"0.1.0\"} 1"), std::string::npos);
   // The sink's own metrics, labelled with the sink.
-  EXPECT_NE(m->body.find("forcepipe_collecting_pushes_total{sink=\"collecting\"} " + std::to_string(sink_.pushes())),
+  EXPECT_NE(m->body.find("forcepipe_collecting_pushes_total{sink=\"collecting\"} " +
+                         std::to_string(sink_.pushes())),
             std::string::npos);
   // promtool (Debian package prometheus) is the reference checker.
   testing::TempDir dir;
   testing::WriteFile(dir.File("metrics.txt"), m->body);
-  std::string cmd = "promtool check metrics < " + dir.File("metrics.txt") + " > " + dir.File("out.txt") + " 2>&1";
+  std::string cmd =
+      "promtool check metrics < " + dir.File("metrics.txt") + " > " + dir.File("out.txt") + " 2>&1";
   int rc = std::system(cmd.c_str());
   EXPECT_EQ(rc, 0) << "promtool: " << testing::ReadFile(dir.File("out.txt"));
 }
@@ -162,9 +175,10 @@ TEST_F(ServerTest, ExtraRoutesReceiveCaptures) {
   ServerOptions o;
   o.listen = "127.0.0.1:0";
   StatusServer server(o, engine_.get(), &clock_);
-  server.AddRoute(R"(/api/v1/records/([^/]+)/events)", [](const std::map<std::string, std::string>& p) {
-    return StatusServer::Response{200, "application/json", "{\"id\":\"" + p.at("1") + "\"}"};
-  });
+  server.AddRoute(
+      R"(/api/v1/records/([^/]+)/events)", [](const std::map<std::string, std::string>& p) {
+        return StatusServer::Response{200, "application/json", "{\"id\":\"" + p.at("1") + "\"}"};
+      });
   ASSERT_TRUE(server.Start().ok());
   httplib::Client c("127.0.0.1", server.port());
   auto r = c.Get("/api/v1/records/001ABC/events");

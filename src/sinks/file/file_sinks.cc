@@ -137,7 +137,8 @@ Status JsonlSink::RepairTornTailLocked() {
   struct stat st;
   if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return Status::Ok();
   int rfd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (rfd < 0) return Status::IOError("jsonl sink: cannot read " + options_.path + ": " + ErrnoText(errno));
+  if (rfd < 0)
+    return Status::IOError("jsonl sink: cannot read " + options_.path + ": " + ErrnoText(errno));
   off_t end = st.st_size;
   off_t keep = -1;
   char buf[65536];
@@ -157,10 +158,14 @@ Status JsonlSink::RepairTornTailLocked() {
   if (keep < 0) keep = 0;  // no newline at all: the whole file is one torn line
   if (keep == st.st_size) return Status::Ok();
   if (::ftruncate(fd_, keep) != 0) {
-    return Status::IOError("jsonl sink: cannot cut the torn last line of " + options_.path + ": " + ErrnoText(errno));
+    return Status::IOError("jsonl sink: cannot cut the torn last line of " + options_.path + ": " +
+                           ErrnoText(errno));
   }
-  log::Get("sink.jsonl")->warn("{}: removed a torn last line ({} bytes) left by an interrupted write; it will be "
-                               "written again", options_.path, static_cast<long long>(st.st_size - keep));
+  log::Get("sink.jsonl")
+      ->warn(
+          "{}: removed a torn last line ({} bytes) left by an interrupted write; it will be "
+          "written again",
+          options_.path, static_cast<long long>(st.st_size - keep));
   return Status::Ok();
 }
 

@@ -69,7 +69,7 @@ class JsonlSink : public Sink {
   const std::string& path() const { return options_.path; }
 
  private:
-  Status OpenLocked();  // REQUIRES: mu_ held
+  Status OpenLocked();            // REQUIRES: mu_ held
   Status RepairTornTailLocked();  // REQUIRES: mu_ held
 
   const Options options_;

@@ -281,16 +281,24 @@ PushOutcome LokiSink::Send(PushContext& ctx, const Batch& batch, std::span<const
 
 std::vector<MetricSample> LokiSink::Metrics() const {
   LokiSinkStats st = stats();
-  auto c = [](const char* n, const char* h, uint64_t v) { return MetricSample{n, h, true, {}, static_cast<double>(v)}; };
+  auto c = [](const char* n, const char* h, uint64_t v) {
+    return MetricSample{n, h, true, {}, static_cast<double>(v)};
+  };
   return {
       c("loki_requests_total", "HTTP push requests sent, split parts included.", st.requests),
-      c("loki_entries_accepted_total", "Entries in requests Loki answered 2xx.", st.entries_accepted),
-      c("loki_entries_rejected_total", "Entries Loki could never accept (dropped, dead-lettered).", st.entries_rejected),
+      c("loki_entries_accepted_total", "Entries in requests Loki answered 2xx.",
+        st.entries_accepted),
+      c("loki_entries_rejected_total", "Entries Loki could never accept (dropped, dead-lettered).",
+        st.entries_rejected),
       c("loki_lines_truncated_total", "Lines capped at max_line_bytes.", st.lines_truncated),
       c("loki_splits_total", "Requests split in halves to isolate rejected entries.", st.splits),
-      c("loki_retryable_pushes_total", "Pushes answered 429, 5xx or failed in transport.", st.retryable),
+      c("loki_retryable_pushes_total", "Pushes answered 429, 5xx or failed in transport.",
+        st.retryable),
       c("loki_auth_failures_total", "401/403 answers.", st.auth_failures),
-      MetricSample{"loki_active_streams", "Streams seen recently (the cardinality guard's count).", false, {},
+      MetricSample{"loki_active_streams",
+                   "Streams seen recently (the cardinality guard's count).",
+                   false,
+                   {},
                    static_cast<double>(active_streams())},
   };
 }

@@ -99,8 +99,10 @@ std::vector<MetricSample> SqlSink::Metrics() const {
   return {
       m("sql_events_inserted_total", "Event rows inserted.", c.events_inserted),
       m("sql_objects_inserted_total", "Event-object rows inserted.", c.objects_inserted),
-      m("sql_events_duplicate_total", "Events already stored (re-delivery), not inserted again.", c.events_duplicate),
-      m("sql_rows_rejected_total", "Entries the database refused (constraint or data errors).", c.rejected),
+      m("sql_events_duplicate_total", "Events already stored (re-delivery), not inserted again.",
+        c.events_duplicate),
+      m("sql_rows_rejected_total", "Entries the database refused (constraint or data errors).",
+        c.rejected),
       m("sql_events_pruned_total", "Event rows deleted by retention.", c.events_pruned),
       m("sql_objects_pruned_total", "Event-object rows deleted by retention.", c.objects_pruned),
       m("sql_prune_runs_total", "Retention passes.", c.prune_runs),

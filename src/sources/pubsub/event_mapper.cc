@@ -10,7 +10,8 @@ namespace forcepipe::pubsub {
 std::string Base64Encode(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -19,7 +20,8 @@ Result<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return Status::InvalidArgument("base64: length is not a multiple of 4");
   std::string out(3 * text.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+                          reinterpret_cast<const unsigned char*>(text.data()),
+                          static_cast<int>(text.size()));
   if (n < 0) return Status::InvalidArgument("base64: invalid characters");
   size_t pad = 0;
   if (!text.empty() && text.back() == '=') ++pad;
@@ -28,7 +30,8 @@ Result<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-bool ReplaceJsonArray(std::string* json, std::string_view key, const std::vector<std::string>& names) {
+bool ReplaceJsonArray(std::string* json, std::string_view key,
+                      const std::vector<std::string>& names) {
   std::string needle = "\"" + std::string(key) + "\":[";
   size_t start = json->find(needle);
   if (start == std::string::npos) return false;
@@ -62,7 +65,8 @@ bool ReplaceJsonArray(std::string* json, std::string_view key, const std::vector
   return true;
 }
 
-EventMapper::EventMapper(std::string org_id, std::string org_name, std::string topic, std::string checkpoint_key)
+EventMapper::EventMapper(std::string org_id, std::string org_name, std::string topic,
+                         std::string checkpoint_key)
     : org_id_(std::move(org_id)),
       org_name_(std::move(org_name)),
       topic_(std::move(topic)),
@@ -108,7 +112,8 @@ std::string JsonArray(const std::vector<std::string>& names) {
 
 }  // namespace
 
-Status EventMapper::Map(const eventbus::v1::ConsumerEvent& ce, const CompiledSchema& schema, Entry* out) {
+Status EventMapper::Map(const eventbus::v1::ConsumerEvent& ce, const CompiledSchema& schema,
+                        Entry* out) {
   const auto& ev = ce.event();
   const std::string& payload = ev.payload();
   *out = Entry();
@@ -139,7 +144,8 @@ Status EventMapper::Map(const eventbus::v1::ConsumerEvent& ce, const CompiledSch
     if (!cdc.ok()) return cdc.status();
     const auto& h = cdc->header;
     if (!ts_ms) ts_ms = h.commit_timestamp;
-    md.push_back({std::string(meta::kChangeType), std::string(salesforce::cdc::ChangeTypeName(h.change_type))});
+    md.push_back({std::string(meta::kChangeType),
+                  std::string(salesforce::cdc::ChangeTypeName(h.change_type))});
     md.push_back({std::string(meta::kTransactionKey), h.transaction_key});
     md.push_back({std::string(meta::kCommitUser), h.commit_user});
     md.push_back({std::string(meta::kChangedFields), JsonArray(cdc->changed_fields)});

@@ -31,7 +31,8 @@ Result<std::string> Base64Decode(std::string_view text);
 
 class EventMapper {
  public:
-  EventMapper(std::string org_id, std::string org_name, std::string topic, std::string checkpoint_key);
+  EventMapper(std::string org_id, std::string org_name, std::string topic,
+              std::string checkpoint_key);
 
   // Fills *out (replacing its contents). Errors: the payload does not decode
   // with `schema`, or a change event's header or bitmaps are malformed.
@@ -58,6 +59,7 @@ class EventMapper {
 // Replaces the first JSON array value of key `key` in `json` (e.g. the
 // header's "changedFields") with `names` rendered as a JSON array. Returns
 // false when the key is not present.
-bool ReplaceJsonArray(std::string* json, std::string_view key, const std::vector<std::string>& names);
+bool ReplaceJsonArray(std::string* json, std::string_view key,
+                      const std::vector<std::string>& names);
 
 }  // namespace forcepipe::pubsub

@@ -21,18 +21,27 @@ Status FromGrpc(const grpc::Status& s, const grpc::ClientContext& ctx, std::stri
   if (!code.empty()) msg += " [" + code + "]";
   msg = log::Redact(msg);
   switch (s.error_code()) {
-    case grpc::StatusCode::UNAUTHENTICATED: return Status::Unauthenticated(msg);
-    case grpc::StatusCode::PERMISSION_DENIED: return Status::PermissionDenied(msg);
-    case grpc::StatusCode::INVALID_ARGUMENT: return Status::InvalidArgument(msg);
-    case grpc::StatusCode::NOT_FOUND: return Status::NotFound(msg);
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return Status::ResourceExhausted(msg);
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return Status::DeadlineExceeded(msg);
-    case grpc::StatusCode::CANCELLED: return Status::Cancelled(msg);
-    default: return Status::Unavailable(msg);
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return Status::Unauthenticated(msg);
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return Status::PermissionDenied(msg);
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return Status::InvalidArgument(msg);
+    case grpc::StatusCode::NOT_FOUND:
+      return Status::NotFound(msg);
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return Status::ResourceExhausted(msg);
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return Status::DeadlineExceeded(msg);
+    case grpc::StatusCode::CANCELLED:
+      return Status::Cancelled(msg);
+    default:
+      return Status::Unavailable(msg);
   }
 }
 
-Result<std::shared_ptr<const CompiledSchema>> CompileSchema(const std::string& id, const std::string& json) {
+Result<std::shared_ptr<const CompiledSchema>> CompileSchema(const std::string& id,
+                                                            const std::string& json) {
   auto cs = std::make_shared<CompiledSchema>();
   cs->id = id;
   cs->json = json;
@@ -41,7 +50,8 @@ Result<std::shared_ptr<const CompiledSchema>> CompileSchema(const std::string& i
   cs->schema = *parsed;
   FP_ASSIGN_OR_RETURN(cs->decoder, avro::Decoder::Create(cs->schema));
   const avro::Schema& s = *cs->schema;
-  if (s.type() != avro::Type::kRecord) return Status::InvalidArgument("schema " + id + " is not a record");
+  if (s.type() != avro::Type::kRecord)
+    return Status::InvalidArgument("schema " + id + " is not a record");
   auto idx = [&](std::string_view name) {
     const avro::Field* f = s.FindField(name);
     return f ? static_cast<int>(f->index) : -1;
@@ -133,7 +143,8 @@ Result<eventbus::v1::TopicInfo> PubSubClient::GetTopic(const std::string& topic)
   return info;
 }
 
-Result<eventbus::v1::PublishResponse> PubSubClient::Publish(const eventbus::v1::PublishRequest& request) {
+Result<eventbus::v1::PublishResponse> PubSubClient::Publish(
+    const eventbus::v1::PublishRequest& request) {
   eventbus::v1::PublishResponse resp;
   FP_RETURN_IF_ERROR(WithAuth("Publish " + request.topic_name(), [&](grpc::ClientContext* ctx) {
     resp.Clear();
@@ -162,7 +173,8 @@ Result<std::shared_ptr<const CompiledSchema>> PubSubClient::Schema(const std::st
     return stub_->GetSchema(ctx, req, &info);
   });
   Result<std::shared_ptr<const CompiledSchema>> compiled =
-      s.ok() ? CompileSchema(schema_id, info.schema_json()) : Result<std::shared_ptr<const CompiledSchema>>(s);
+      s.ok() ? CompileSchema(schema_id, info.schema_json())
+             : Result<std::shared_ptr<const CompiledSchema>>(s);
   std::lock_guard<std::mutex> l(mu_);
   in_flight_.erase(schema_id);
   if (compiled.ok()) schemas_[schema_id] = *compiled;

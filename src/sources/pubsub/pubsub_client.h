@@ -29,8 +29,8 @@ namespace forcepipe::pubsub {
 
 struct ClientOptions {
   std::string endpoint = "api.pubsub.salesforce.com:7443";
-  bool plaintext = false;       // local testing only
-  std::string ca_file;          // "" = system roots
+  bool plaintext = false;  // local testing only
+  std::string ca_file;     // "" = system roots
   int max_receive_bytes = 64 << 20;
   std::chrono::seconds keepalive_time{60};  // HTTP/2 keepalive pings
 };
@@ -101,6 +101,7 @@ class PubSubClient {
 };
 
 // Compiles a schema JSON into a CompiledSchema.
-Result<std::shared_ptr<const CompiledSchema>> CompileSchema(const std::string& id, const std::string& json);
+Result<std::shared_ptr<const CompiledSchema>> CompileSchema(const std::string& id,
+                                                            const std::string& json);
 
 }  // namespace forcepipe::pubsub

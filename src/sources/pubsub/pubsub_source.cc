@@ -22,8 +22,9 @@ std::string IsoNow(const Clock& clock) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -42,7 +43,8 @@ struct PubSubSource::Stream {
   std::atomic<bool> in_emit{false};
 };
 
-PubSubSource::PubSubSource(PubSubSourceOptions options, std::unique_ptr<salesforce::TokenProvider> tokens)
+PubSubSource::PubSubSource(PubSubSourceOptions options,
+                           std::unique_ptr<salesforce::TokenProvider> tokens)
     : options_(std::move(options)), tokens_(std::move(tokens)) {
   client_ = std::make_unique<PubSubClient>(options_.client, tokens_.get());
   for (size_t i = 0; i < options_.topics.size(); ++i) {
@@ -86,8 +88,9 @@ void PubSubSource::WatchdogLoop(SourceContext& ctx) {
       if (s->in_emit) continue;  // blocked on backpressure, not silent
       std::lock_guard<std::mutex> l(s->mu);
       if (s->active && now - s->last_activity_ns.load() > limit) {
-        log::Get("source.pubsub")->warn("{}: no message for {}s; cancelling the stream to reconnect", s->topic,
-                                        std::chrono::duration_cast<std::chrono::seconds>(options_.watchdog).count());
+        log::Get("source.pubsub")
+            ->warn("{}: no message for {}s; cancelling the stream to reconnect", s->topic,
+                   std::chrono::duration_cast<std::chrono::seconds>(options_.watchdog).count());
         counters_[s->index]->watchdog_cancels++;
         s->active->TryCancel();
         s->last_activity_ns = now;  // one cancel per silence
@@ -96,8 +99,9 @@ void PubSubSource::WatchdogLoop(SourceContext& ctx) {
   }
 }
 
-void PubSubSource::DeadLetter(const std::string& topic, const std::string& replay_b64, const std::string& schema_id,
-                              const std::string& reason, const std::string& payload) {
+void PubSubSource::DeadLetter(const std::string& topic, const std::string& replay_b64,
+                              const std::string& schema_id, const std::string& reason,
+                              const std::string& payload) {
   std::string line = "{\"topic\":\"";
   log::AppendJsonEscaped(line, topic);
   line += "\",\"replay_id\":\"" + replay_b64 + "\",\"schema_id\":\"";
@@ -108,11 +112,13 @@ void PubSubSource::DeadLetter(const std::string& topic, const std::string& repla
   std::lock_guard<std::mutex> l(dl_mu_);
   if (options_.dead_letter_path.empty()) return;
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(options_.dead_letter_path).parent_path(), ec);
+  std::filesystem::create_directories(
+      std::filesystem::path(options_.dead_letter_path).parent_path(), ec);
   std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);
   out << line;
   out.flush();
-  if (!out) log::Get("source.pubsub")->error("cannot write dead letter file {}", options_.dead_letter_path);
+  if (!out)
+    log::Get("source.pubsub")->error("cannot write dead letter file {}", options_.dead_letter_path);
 }
 
 void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
@@ -130,7 +136,8 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
   };
   auto wait = [&](const std::string& why) {
     Duration d = backoff.Next(attempt++);
-    log->warn("{}: {}; reconnecting in {}ms", s.topic, why, std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    log->warn("{}: {}; reconnecting in {}ms", s.topic, why,
+              std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
     c.reconnects++;
     return ctx.WaitFor(d) && !stopping_;
   };
@@ -153,12 +160,14 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
       if (cp->has_value() && !(*cp)->empty()) {
         auto bytes = Base64Decode(**cp);
         if (!bytes.ok()) {
-          return fail(Status::Corruption("checkpoint " + s.key + " is not a base64 replay id: \"" + **cp + "\""));
+          return fail(Status::Corruption("checkpoint " + s.key + " is not a base64 replay id: \"" +
+                                         **cp + "\""));
         }
         s.position = *bytes;
       }
       loaded = true;
-      log->info("{}: subscribing from {}", s.topic, s.position ? "replay id " + **cp : PresetName(s.preset));
+      log->info("{}: subscribing from {}", s.topic,
+                s.position ? "replay id " + **cp : PresetName(s.preset));
     }
     bool delivered = false;
     Status st = SubscribeOnce(s, ctx, *token, &delivered);
@@ -175,24 +184,31 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
       }
       continue;
     }
-    if (st.code() == StatusCode::kInvalidArgument && st.message().find(kCorruptedCode) != std::string::npos) {
+    if (st.code() == StatusCode::kInvalidArgument &&
+        st.message().find(kCorruptedCode) != std::string::npos) {
       // The stored position is invalid or past retention: fall back, and say
       // plainly which window may be lost.
       c.gaps++;
       std::string lost = s.position ? Base64Encode(*s.position) : "";
-      log->error("{}: replay id {} rejected as corrupted/expired; resuming from {} — events after it that are no "
-                 "longer retained are lost", s.topic, lost, PresetName(options_.corrupted_fallback));
+      log->error(
+          "{}: replay id {} rejected as corrupted/expired; resuming from {} — events after it that "
+          "are no "
+          "longer retained are lost",
+          s.topic, lost, PresetName(options_.corrupted_fallback));
       Entry gap;
       gap.timestamp_ns = ctx.clock().NowUnixNanos();
-      gap.labels = std::make_shared<LabelSet>(LabelSet{{"source", "pubsub"}, {"event_type", "forcepipe_gap"},
-                                                       {"sf_org_id", token->org_id}});
+      gap.labels = std::make_shared<LabelSet>(LabelSet{
+          {"source", "pubsub"}, {"event_type", "forcepipe_gap"}, {"sf_org_id", token->org_id}});
       std::string detected = IsoNow(ctx.clock());
-      gap.line = "{\"forcepipe_gap\":{\"topic\":\"" + s.topic + "\",\"reason\":\"replay id corrupted or past retention\","
-                 "\"last_replay_id\":\"" + lost + "\",\"resumed_from\":\"" + PresetName(options_.corrupted_fallback) +
+      gap.line = "{\"forcepipe_gap\":{\"topic\":\"" + s.topic +
+                 "\",\"reason\":\"replay id corrupted or past retention\","
+                 "\"last_replay_id\":\"" +
+                 lost + "\",\"resumed_from\":\"" + PresetName(options_.corrupted_fallback) +
                  "\",\"detected_at\":\"" + detected + "\"}}";
-      gap.structured_metadata = {{std::string(meta::kEventId), "gap:" + s.key + ":" + lost + ":" + detected},
-                                 {std::string(meta::kChangeType), "FORCEPIPE_GAP"},
-                                 {"topic", s.topic}};
+      gap.structured_metadata = {
+          {std::string(meta::kEventId), "gap:" + s.key + ":" + lost + ":" + detected},
+          {std::string(meta::kChangeType), "FORCEPIPE_GAP"},
+          {"topic", s.topic}};
       gap.checkpoint = {s.key, ""};  // no position: a restart uses the fallback preset
       s.position.reset();
       s.preset = options_.corrupted_fallback;
@@ -211,8 +227,8 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
   }
 }
 
-Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx, const salesforce::AccessToken& token,
-                                   bool* delivered) {
+Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
+                                   const salesforce::AccessToken& token, bool* delivered) {
   Counters& c = *counters_[s.index];
   grpc::ClientContext gctx;
   PubSubClient::Authorize(&gctx, token);
@@ -230,7 +246,8 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx, const salesfor
     first.set_replay_preset(eventbus::v1::CUSTOM);
     first.set_replay_id(*s.position);
   } else {
-    first.set_replay_preset(s.preset == Preset::kEarliest ? eventbus::v1::EARLIEST : eventbus::v1::LATEST);
+    first.set_replay_preset(s.preset == Preset::kEarliest ? eventbus::v1::EARLIEST
+                                                          : eventbus::v1::LATEST);
   }
   first.set_num_requested(n);
   int64_t outstanding = n;
@@ -252,7 +269,8 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx, const salesfor
       auto schema = client_->Schema(ce.event().schema_id());
       Status mapped;
       if (!schema.ok()) {
-        if (schema.status().code() == StatusCode::kUnavailable || schema.status().code() == StatusCode::kUnauthenticated) {
+        if (schema.status().code() == StatusCode::kUnavailable ||
+            schema.status().code() == StatusCode::kUnauthenticated) {
           gctx.TryCancel();  // transient: resubscribe from the last position; nothing skipped
           stream->Finish();
           std::lock_guard<std::mutex> l(s.mu);
@@ -265,9 +283,11 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx, const salesfor
       }
       if (!mapped.ok()) {
         c.dead_letters++;
-        log::Get("source.pubsub")->warn("{}: event at replay id {} cannot be decoded ({}); dead-lettered", s.topic,
-                                        replay_b64, mapped.message());
-        DeadLetter(s.topic, replay_b64, ce.event().schema_id(), mapped.message(), ce.event().payload());
+        log::Get("source.pubsub")
+            ->warn("{}: event at replay id {} cannot be decoded ({}); dead-lettered", s.topic,
+                   replay_b64, mapped.message());
+        DeadLetter(s.topic, replay_b64, ce.event().schema_id(), mapped.message(),
+                   ce.event().payload());
         e = Entry();
         e.checkpoint_only = true;
         e.checkpoint = {s.key, replay_b64};
@@ -323,12 +343,14 @@ std::vector<MetricSample> PubSubSource::Metrics() const {
     auto add = [&](const char* name, const char* help, bool counter, double v) {
       out.push_back({name, help, counter, l, v});
     };
-    add("pubsub_events_total", "Events received from the Pub/Sub API.", true, static_cast<double>(c.events.load()));
+    add("pubsub_events_total", "Events received from the Pub/Sub API.", true,
+        static_cast<double>(c.events.load()));
     add("pubsub_keepalives_total", "Keepalive responses whose position was stored.", true,
         static_cast<double>(c.keepalives.load()));
     add("pubsub_reconnects_total", "Stream reconnects after an error or close.", true,
         static_cast<double>(c.reconnects.load()));
-    add("pubsub_gaps_total", "Corrupted/expired replay ids that forced a fallback (events may be lost).", true,
+    add("pubsub_gaps_total",
+        "Corrupted/expired replay ids that forced a fallback (events may be lost).", true,
         static_cast<double>(c.gaps.load()));
     add("pubsub_gap_events_total", "GAP_* change events received (records to re-read).", true,
         static_cast<double>(c.gap_events.load()));
@@ -351,28 +373,64 @@ namespace {
 using config::OptionType;
 
 const config::OptionTable kOptions = {
-    {.key = "endpoint", .type = OptionType::kString, .default_value = "api.pubsub.salesforce.com:7443",
+    {.key = "endpoint",
+     .type = OptionType::kString,
+     .default_value = "api.pubsub.salesforce.com:7443",
      .description = "Pub/Sub API host:port"},
-    {.key = "plaintext", .type = OptionType::kBool, .default_value = "false",
+    {.key = "plaintext",
+     .type = OptionType::kBool,
+     .default_value = "false",
      .description = "no TLS (local emulator only)"},
-    {.key = "ca_file", .type = OptionType::kString, .description = "PEM roots for TLS; default: system roots"},
-    {.key = "topics", .type = OptionType::kStringList, .description = "topics, e.g. /data/AccountChangeEvent",
-     .required = true, .example = "[/data/AccountChangeEvent, /event/LoginEventStream]"},
-    {.key = "org", .type = OptionType::kString, .description = "a friendly org name, added as label `org`"},
-    {.key = "replay_preset", .type = OptionType::kString, .default_value = "earliest",
-     .description = "where to start without a checkpoint", .choices = {"earliest", "latest"}},
-    {.key = "corrupted_fallback", .type = OptionType::kString, .default_value = "earliest",
-     .description = "where to restart when the stored replay id is rejected (a gap record is emitted)",
+    {.key = "ca_file",
+     .type = OptionType::kString,
+     .description = "PEM roots for TLS; default: system roots"},
+    {.key = "topics",
+     .type = OptionType::kStringList,
+     .description = "topics, e.g. /data/AccountChangeEvent",
+     .required = true,
+     .example = "[/data/AccountChangeEvent, /event/LoginEventStream]"},
+    {.key = "org",
+     .type = OptionType::kString,
+     .description = "a friendly org name, added as label `org`"},
+    {.key = "replay_preset",
+     .type = OptionType::kString,
+     .default_value = "earliest",
+     .description = "where to start without a checkpoint",
      .choices = {"earliest", "latest"}},
-    {.key = "batch_size", .type = OptionType::kInt, .default_value = "100",
-     .description = "events requested per stream (credits are topped up at half)", .min = 1, .max = 100},
-    {.key = "watchdog", .type = OptionType::kDuration, .default_value = "300s",
-     .description = "reconnect a stream silent for this long", .min = 1, .max = 86400},
-    {.key = "reconnect_initial_backoff", .type = OptionType::kDuration, .default_value = "1s",
-     .description = "first reconnect wait (exponential, full jitter)", .min = 0.001, .max = 3600},
-    {.key = "reconnect_max_backoff", .type = OptionType::kDuration, .default_value = "60s",
-     .description = "longest reconnect wait", .min = 0.001, .max = 3600},
-    {.key = "auth", .type = OptionType::kSection, .description = "Salesforce OAuth", .section = nullptr},
+    {.key = "corrupted_fallback",
+     .type = OptionType::kString,
+     .default_value = "earliest",
+     .description =
+         "where to restart when the stored replay id is rejected (a gap record is emitted)",
+     .choices = {"earliest", "latest"}},
+    {.key = "batch_size",
+     .type = OptionType::kInt,
+     .default_value = "100",
+     .description = "events requested per stream (credits are topped up at half)",
+     .min = 1,
+     .max = 100},
+    {.key = "watchdog",
+     .type = OptionType::kDuration,
+     .default_value = "300s",
+     .description = "reconnect a stream silent for this long",
+     .min = 1,
+     .max = 86400},
+    {.key = "reconnect_initial_backoff",
+     .type = OptionType::kDuration,
+     .default_value = "1s",
+     .description = "first reconnect wait (exponential, full jitter)",
+     .min = 0.001,
+     .max = 3600},
+    {.key = "reconnect_max_backoff",
+     .type = OptionType::kDuration,
+     .default_value = "60s",
+     .description = "longest reconnect wait",
+     .min = 0.001,
+     .max = 3600},
+    {.key = "auth",
+     .type = OptionType::kSection,
+     .description = "Salesforce OAuth",
+     .section = nullptr},
 };
 
 const config::OptionTable& Options() {
@@ -392,10 +450,13 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
   PubSubSourceOptions o;
   o.name = ctx.name;
   o.topics = n.GetStringList("topics");
-  if (o.topics.empty()) return Status::InvalidArgument(n.PathOf("topics") + ": expected at least one topic");
+  if (o.topics.empty())
+    return Status::InvalidArgument(n.PathOf("topics") + ": expected at least one topic");
   for (const auto& t : o.topics) {
     if (t.rfind("/data/", 0) != 0 && t.rfind("/event/", 0) != 0) {
-      return Status::InvalidArgument(n.PathOf("topics") + ": \"" + t + "\" is not a topic like /data/AccountChangeEvent or /event/Name__e");
+      return Status::InvalidArgument(
+          n.PathOf("topics") + ": \"" + t +
+          "\" is not a topic like /data/AccountChangeEvent or /event/Name__e");
     }
   }
   o.org_name = n.GetString("org");
@@ -403,25 +464,31 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
   o.client.plaintext = n.GetBool("plaintext");
   o.client.ca_file = n.GetString("ca_file");
   o.initial_preset = n.GetString("replay_preset") == "latest" ? Preset::kLatest : Preset::kEarliest;
-  o.corrupted_fallback = n.GetString("corrupted_fallback") == "latest" ? Preset::kLatest : Preset::kEarliest;
+  o.corrupted_fallback =
+      n.GetString("corrupted_fallback") == "latest" ? Preset::kLatest : Preset::kEarliest;
   o.batch_size = static_cast<int>(n.GetInt("batch_size"));
   o.watchdog = n.GetDuration("watchdog");
   o.reconnect.initial = n.GetDuration("reconnect_initial_backoff");
   o.reconnect.max = n.GetDuration("reconnect_max_backoff");
-  o.dead_letter_path = (std::filesystem::path(ctx.data_dir) / ("pubsub-dead-letters-" + ctx.name + ".jsonl")).string();
+  o.dead_letter_path =
+      (std::filesystem::path(ctx.data_dir) / ("pubsub-dead-letters-" + ctx.name + ".jsonl"))
+          .string();
   return o;
 }
 
 SourceFactory PubSubSourceFactory() {
   SourceFactory f;
   f.kind = "pubsub";
-  f.description = "Salesforce Pub/Sub API: Change Data Capture, platform events, Real-Time Event Monitoring";
+  f.description =
+      "Salesforce Pub/Sub API: Change Data Capture, platform events, Real-Time Event Monitoring";
   f.options = &Options();
-  f.create = [](const config::Node& n, const FactoryContext& ctx) -> Result<std::unique_ptr<Source>> {
+  f.create = [](const config::Node& n,
+                const FactoryContext& ctx) -> Result<std::unique_ptr<Source>> {
     FP_ASSIGN_OR_RETURN(PubSubSourceOptions o, OptionsFromNode(n, ctx));
     auto tokens = salesforce::MakeTokenProvider(n.GetSection("auth"), ctx.clock);
     if (!tokens.ok()) return tokens.status().WithContext(n.PathOf("auth"));
-    return std::unique_ptr<Source>(std::make_unique<PubSubSource>(std::move(o), std::move(tokens).value()));
+    return std::unique_ptr<Source>(
+        std::make_unique<PubSubSource>(std::move(o), std::move(tokens).value()));
   };
   return f;
 }

@@ -48,15 +48,16 @@ enum class Preset { kLatest, kEarliest };
 struct PubSubSourceOptions {
   std::string name = "pubsub";
   std::vector<std::string> topics;
-  std::string org_name;                 // optional `org` label
+  std::string org_name;  // optional `org` label
   ClientOptions client;
   Preset initial_preset = Preset::kEarliest;
   Preset corrupted_fallback = Preset::kEarliest;
-  int batch_size = 100;                 // credits per stream (<= 100)
+  int batch_size = 100;  // credits per stream (<= 100)
   Duration watchdog = std::chrono::seconds(300);
-  BackoffPolicy reconnect{std::chrono::seconds(1), std::chrono::seconds(60), std::chrono::minutes(5)};
-  std::string dead_letter_path;         // "" = data_dir/pubsub-dead-letters.jsonl set by the factory
-  bool line_only = false;               // entries need only line + checkpoint (tail)
+  BackoffPolicy reconnect{std::chrono::seconds(1), std::chrono::seconds(60),
+                          std::chrono::minutes(5)};
+  std::string dead_letter_path;  // "" = data_dir/pubsub-dead-letters.jsonl set by the factory
+  bool line_only = false;        // entries need only line + checkpoint (tail)
   uint64_t seed = 1;
 };
 
@@ -77,8 +78,8 @@ class PubSubSource final : public Source {
     std::atomic<uint64_t> events{0};
     std::atomic<uint64_t> keepalives{0};
     std::atomic<uint64_t> reconnects{0};
-    std::atomic<uint64_t> gaps{0};            // corrupted replay id fallbacks
-    std::atomic<uint64_t> gap_events{0};      // GAP_* change events received
+    std::atomic<uint64_t> gaps{0};        // corrupted replay id fallbacks
+    std::atomic<uint64_t> gap_events{0};  // GAP_* change events received
     std::atomic<uint64_t> dead_letters{0};
     std::atomic<uint64_t> auth_refreshes{0};
     std::atomic<uint64_t> auth_failures{0};
@@ -91,10 +92,12 @@ class PubSubSource final : public Source {
   struct Stream;
   void RunStream(size_t index, SourceContext& ctx);
   // One subscription attempt; returns how it ended.
-  Status SubscribeOnce(Stream& s, SourceContext& ctx, const salesforce::AccessToken& token, bool* delivered);
+  Status SubscribeOnce(Stream& s, SourceContext& ctx, const salesforce::AccessToken& token,
+                       bool* delivered);
   void WatchdogLoop(SourceContext& ctx);
-  void DeadLetter(const std::string& topic, const std::string& replay_b64, const std::string& schema_id,
-                  const std::string& reason, const std::string& payload);
+  void DeadLetter(const std::string& topic, const std::string& replay_b64,
+                  const std::string& schema_id, const std::string& reason,
+                  const std::string& payload);
 
   PubSubSourceOptions options_;
   std::unique_ptr<salesforce::TokenProvider> tokens_;

@@ -1,8 +1,8 @@
 #include "sources/pubsub/tools.h"
 
 #include <istream>
-#include <thread>
 #include <ostream>
+#include <thread>
 #include <vector>
 
 #include "avro/encoder.h"
@@ -17,7 +17,8 @@ namespace {
 // A SourceContext that prints entries instead of queueing them.
 class PrintContext final : public SourceContext {
  public:
-  PrintContext(std::FILE* out, int64_t limit, std::optional<std::string> from, const std::atomic<bool>* stop)
+  PrintContext(std::FILE* out, int64_t limit, std::optional<std::string> from,
+               const std::atomic<bool>* stop)
       : out_(out), limit_(limit), from_(std::move(from)), stop_(stop) {}
   bool Emit(Entry e) override {
     if (stopping()) return false;
@@ -62,7 +63,8 @@ std::string JsonString(std::string_view s) {
 
 }  // namespace
 
-Status RunTail(Connection conn, const TailOptions& o, std::FILE* out, const std::atomic<bool>* stop) {
+Status RunTail(Connection conn, const TailOptions& o, std::FILE* out,
+               const std::atomic<bool>* stop) {
   PubSubSourceOptions so;
   so.name = "tail";
   so.topics = {o.topic};
@@ -79,7 +81,8 @@ Status RunTail(Connection conn, const TailOptions& o, std::FILE* out, const std:
   } else {
     auto bytes = Base64Decode(o.from);
     if (!bytes.ok() || bytes->empty()) {
-      return Status::InvalidArgument("--from: expected earliest, latest or a base64 replay id, got \"" + o.from + "\"");
+      return Status::InvalidArgument(
+          "--from: expected earliest, latest or a base64 replay id, got \"" + o.from + "\"");
     }
     from = o.from;
   }
@@ -93,7 +96,8 @@ Status RunTail(Connection conn, const TailOptions& o, std::FILE* out, const std:
   return s;
 }
 
-Status RunSchema(Connection conn, const std::string& topic, const std::string& schema_id, std::ostream& out) {
+Status RunSchema(Connection conn, const std::string& topic, const std::string& schema_id,
+                 std::ostream& out) {
   PubSubClient client(conn.client, conn.tokens.get());
   FP_RETURN_IF_ERROR(client.Connect());
   std::string id = schema_id;
@@ -110,7 +114,8 @@ Status RunPublish(Connection conn, const std::string& topic, std::istream& in, s
   PubSubClient client(conn.client, conn.tokens.get());
   FP_RETURN_IF_ERROR(client.Connect());
   FP_ASSIGN_OR_RETURN(auto info, client.GetTopic(topic));
-  if (!info.can_publish()) return Status::PermissionDenied("topic " + topic + " does not accept publishing");
+  if (!info.can_publish())
+    return Status::PermissionDenied("topic " + topic + " does not accept publishing");
   FP_ASSIGN_OR_RETURN(auto schema, client.Schema(info.schema_id()));
   auto token = conn.tokens->Get();
   if (!token.ok()) return token.status();
@@ -156,7 +161,8 @@ Status RunPublish(Connection conn, const std::string& topic, std::istream& in, s
       if (r.replay_id().empty()) {
         ++failures;
         out << "{\"correlation_key\":" << JsonString(r.correlation_key())
-            << ",\"error\":" << JsonString(r.has_error() ? r.error().msg() : "not published") << "}\n";
+            << ",\"error\":" << JsonString(r.has_error() ? r.error().msg() : "not published")
+            << "}\n";
       } else {
         out << "{\"correlation_key\":" << JsonString(r.correlation_key())
             << ",\"replay_id\":" << JsonString(Base64Encode(r.replay_id())) << "}\n";
@@ -166,7 +172,8 @@ Status RunPublish(Connection conn, const std::string& topic, std::istream& in, s
   stream->WritesDone();
   grpc::Status st = stream->Finish();
   FP_RETURN_IF_ERROR(FromGrpc(st, ctx, "PublishStream " + topic));
-  if (failures) return Status::InvalidArgument(std::to_string(failures) + " event(s) were not published");
+  if (failures)
+    return Status::InvalidArgument(std::to_string(failures) + " event(s) were not published");
   return Status::Ok();
 }
 

@@ -29,7 +29,8 @@ struct TailOptions {
 
 // Subscribes and writes one decoded event per line to `out` until `limit`
 // events or `*stop` becomes true. Returns OK at the limit or on stop.
-Status RunTail(Connection conn, const TailOptions& options, std::FILE* out, const std::atomic<bool>* stop);
+Status RunTail(Connection conn, const TailOptions& options, std::FILE* out,
+               const std::atomic<bool>* stop);
 
 // Reads JSON lines from `in`, encodes each with the topic's current schema and
 // publishes them over PublishStream in requests of at most 200 events / 3 MB;
@@ -40,6 +41,7 @@ Status RunPublish(Connection conn, const std::string& topic, std::istream& in, s
 
 // Writes {"schema_id": ..., "schema": <schema JSON>} for a topic's current
 // schema, or for `schema_id` when given.
-Status RunSchema(Connection conn, const std::string& topic, const std::string& schema_id, std::ostream& out);
+Status RunSchema(Connection conn, const std::string& topic, const std::string& schema_id,
+                 std::ostream& out);
 
 }  // namespace forcepipe::pubsub

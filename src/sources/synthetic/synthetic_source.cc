@@ -9,7 +9,8 @@
 namespace forcepipe {
 
 SyntheticSource::SyntheticSource(SyntheticOptions options) : options_(std::move(options)) {
-  labels_ = std::make_shared<LabelSet>(LabelSet{{"source", "synthetic"}, {"event_type", "synthetic"}});
+  labels_ =
+      std::make_shared<LabelSet>(LabelSet{{"source", "synthetic"}, {"event_type", "synthetic"}});
   size_t overhead = 60 + options_.name.size();
   pad_.assign(options_.entry_size > overhead ? options_.entry_size - overhead : 1, 'x');
 }
@@ -60,13 +61,14 @@ Status SyntheticSource::Run(SourceContext& ctx) {
       char* end = nullptr;
       long long v = std::strtoll((*cp)->c_str(), &end, 10);
       if (*end != '\0' || v < 0) {
-        return Status::Corruption("checkpoint " + CheckpointKey(options_.name, k) + " holds \"" + **cp +
-                                  "\", not a sequence number");
+        return Status::Corruption("checkpoint " + CheckpointKey(options_.name, k) + " holds \"" +
+                                  **cp + "\", not a sequence number");
       }
       next[k] = v + 1;
     }
   }
-  log::Get("source.synthetic")->info("{}: starting at sequence {} ({} keys)", options_.name, next[0], options_.keys);
+  log::Get("source.synthetic")
+      ->info("{}: starting at sequence {} ({} keys)", options_.name, next[0], options_.keys);
 
   const Clock& clock = ctx.clock();
   SteadyTime start = std::chrono::steady_clock::now();
@@ -103,28 +105,52 @@ Status SyntheticSource::Run(SourceContext& ctx) {
     }
     k = (k + 1) % options_.keys;
   }
-  log::Get("source.synthetic")->info("{}: {} after {} events", options_.name, exhausted ? "finished" : "stopped",
-                                     emitted);
+  log::Get("source.synthetic")
+      ->info("{}: {} after {} events", options_.name, exhausted ? "finished" : "stopped", emitted);
   return Status::Ok();
 }
 
 namespace {
 
 const config::OptionTable kOptions = {
-    {.key = "rate", .type = config::OptionType::kDouble, .default_value = "1000",
-     .description = "events per second; 0 = as fast as the pipeline takes them", .min = 0, .max = 1e9},
-    {.key = "keys", .type = config::OptionType::kInt, .default_value = "1",
-     .description = "number of independent streams (checkpoint keys)", .min = 1, .max = 100000},
-    {.key = "entry_size", .type = config::OptionType::kSize, .default_value = "200",
-     .description = "approximate bytes per event line", .min = 64, .max = 16 << 20},
-    {.key = "max_events", .type = config::OptionType::kInt, .default_value = "0",
-     .description = "total events to produce (across restarts), then finish; 0 = unlimited", .min = 0},
-    {.key = "checkpoint_only_every", .type = config::OptionType::kInt, .default_value = "0",
-     .description = "emit a checkpoint-only entry after every N events; 0 = never", .min = 0},
-    {.key = "base_time_ms", .type = config::OptionType::kInt, .default_value = "0",
-     .description = "deterministic timestamps from this Unix time in ms; 0 = wall clock", .min = 0},
-    {.key = "lane", .type = config::OptionType::kString, .default_value = "streaming",
-     .description = "which lane the events travel in", .choices = {"streaming", "bulk"}},
+    {.key = "rate",
+     .type = config::OptionType::kDouble,
+     .default_value = "1000",
+     .description = "events per second; 0 = as fast as the pipeline takes them",
+     .min = 0,
+     .max = 1e9},
+    {.key = "keys",
+     .type = config::OptionType::kInt,
+     .default_value = "1",
+     .description = "number of independent streams (checkpoint keys)",
+     .min = 1,
+     .max = 100000},
+    {.key = "entry_size",
+     .type = config::OptionType::kSize,
+     .default_value = "200",
+     .description = "approximate bytes per event line",
+     .min = 64,
+     .max = 16 << 20},
+    {.key = "max_events",
+     .type = config::OptionType::kInt,
+     .default_value = "0",
+     .description = "total events to produce (across restarts), then finish; 0 = unlimited",
+     .min = 0},
+    {.key = "checkpoint_only_every",
+     .type = config::OptionType::kInt,
+     .default_value = "0",
+     .description = "emit a checkpoint-only entry after every N events; 0 = never",
+     .min = 0},
+    {.key = "base_time_ms",
+     .type = config::OptionType::kInt,
+     .default_value = "0",
+     .description = "deterministic timestamps from this Unix time in ms; 0 = wall clock",
+     .min = 0},
+    {.key = "lane",
+     .type = config::OptionType::kString,
+     .default_value = "streaming",
+     .description = "which lane the events travel in",
+     .choices = {"streaming", "bulk"}},
 };
 
 }  // namespace
@@ -134,7 +160,8 @@ SourceFactory SyntheticSourceFactory() {
   f.kind = "synthetic";
   f.description = "deterministic generated events (demo, tests, benchmarks)";
   f.options = &kOptions;
-  f.create = [](const config::Node& n, const FactoryContext& ctx) -> Result<std::unique_ptr<Source>> {
+  f.create = [](const config::Node& n,
+                const FactoryContext& ctx) -> Result<std::unique_ptr<Source>> {
     SyntheticOptions o;
     o.name = ctx.name;
     o.rate = n.GetDouble("rate");

@@ -23,12 +23,12 @@ namespace forcepipe {
 
 struct SyntheticOptions {
   std::string name = "synthetic";
-  double rate = 1000;            // events/s; 0 = as fast as the lane takes them
+  double rate = 1000;  // events/s; 0 = as fast as the lane takes them
   int keys = 1;
-  size_t entry_size = 200;       // approximate line bytes
-  int64_t max_events = 0;        // 0 = unlimited
+  size_t entry_size = 200;            // approximate line bytes
+  int64_t max_events = 0;             // 0 = unlimited
   int64_t checkpoint_only_every = 0;  // emit a checkpoint-only entry every N events; 0 = never
-  int64_t base_time_ms = 0;      // >0: deterministic timestamps base + i ms; 0 = wall clock
+  int64_t base_time_ms = 0;           // >0: deterministic timestamps base + i ms; 0 = wall clock
   LaneKind lane = LaneKind::kStreaming;
 };
 

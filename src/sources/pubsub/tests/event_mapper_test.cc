@@ -1,8 +1,9 @@
 #include "sources/pubsub/event_mapper.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/rand.h>
+
+#include <nlohmann/json.hpp>
 
 #include "avro/encoder.h"
 #include "avro/json_value.h"
@@ -76,7 +77,8 @@ TEST(EventMapper, MapsAChangeEventWithNamedBitmapsAndRecordRefs) {
   ce.mutable_event()->set_schema_id("acct-schema-id");
   ce.mutable_event()->set_payload(payload);
   ce.set_replay_id(std::string("\x00\x00\x00\x00\x00\x00\x00\x2a", 8));
-  EventMapper mapper("00D000000000001AAA", "acme", "/data/AccountChangeEvent", "pubsub:00D000000000001AAA:/data/AccountChangeEvent");
+  EventMapper mapper("00D000000000001AAA", "acme", "/data/AccountChangeEvent",
+                     "pubsub:00D000000000001AAA:/data/AccountChangeEvent");
   Entry e;
   ASSERT_TRUE(mapper.Map(ce, cs, &e).ok());
   EXPECT_EQ(e.LabelValue("source"), "pubsub");
@@ -96,7 +98,8 @@ TEST(EventMapper, MapsAChangeEventWithNamedBitmapsAndRecordRefs) {
   EXPECT_EQ(changed, nlohmann::json({"Name", "Phone"}));
   auto line = nlohmann::json::parse(e.line);
   EXPECT_EQ(line["ChangeEventHeader"]["changedFields"], nlohmann::json({"Name", "Phone"}));
-  EXPECT_EQ(line["ChangeEventHeader"]["commitNumber"].get<int64_t>(), 9007199254740993LL) << "longs must stay exact";
+  EXPECT_EQ(line["ChangeEventHeader"]["commitNumber"].get<int64_t>(), 9007199254740993LL)
+      << "longs must stay exact";
   EXPECT_EQ(line["Name"], "Acme");
 }
 

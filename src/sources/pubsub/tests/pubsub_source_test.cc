@@ -6,15 +6,15 @@
 #include "sources/pubsub/pubsub_source.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "checkpoint/memory_store.h"
 #include "emulator/emulator.h"
 #include "pipeline/engine.h"
 #include "sources/pubsub/event_mapper.h"
-#include "checkpoint/memory_store.h"
 #include "testing/fakes.h"
 #include "testing/process.h"
 
@@ -26,7 +26,6 @@ using testing::WaitUntil;
 
 const std::vector<std::string> kTopics = {"/data/AccountChangeEvent", "/data/ContactChangeEvent",
                                           "/event/LoginEventStream", "/event/Order_Event__e"};
-
 
 class PubSubSourceTest : public ::testing::Test {
  protected:
@@ -76,8 +75,9 @@ class PubSubSourceTest : public ::testing::Test {
     eo.streaming.batch_interval = std::chrono::milliseconds(10);
     eo.streaming.retry.initial = std::chrono::milliseconds(1);
     eo.shutdown_grace = std::chrono::seconds(10);
-    engine_ = std::make_unique<Engine>(eo, std::move(sources), std::make_unique<testing::SinkRef>(&sink_),
-                                       std::make_unique<testing::StoreRef>(&store_));
+    engine_ =
+        std::make_unique<Engine>(eo, std::move(sources), std::make_unique<testing::SinkRef>(&sink_),
+                                 std::make_unique<testing::StoreRef>(&store_));
     runner_ = std::thread([this] { run_status_ = engine_->Run(); });
   }
   void StopEngine() {
@@ -99,13 +99,16 @@ class PubSubSourceTest : public ::testing::Test {
   std::set<std::string> DeliveredIds() {
     std::set<std::string> ids;
     for (const auto& e : sink_.delivered()) {
-      if (e.LabelValue("event_type") != "forcepipe_gap") ids.insert(std::string(e.Metadata(meta::kEventId)));
+      if (e.LabelValue("event_type") != "forcepipe_gap")
+        ids.insert(std::string(e.Metadata(meta::kEventId)));
     }
     return ids;
   }
   bool AllDelivered() { return DeliveredIds() == LedgerIds(); }
   void Emit(const std::string& topic, int n) { ASSERT_TRUE(emu_->generator().Emit(topic, n).ok()); }
-  std::string Key(const std::string& topic) { return "pubsub:" + emu_->endpoints().tenant_id + ":" + topic; }
+  std::string Key(const std::string& topic) {
+    return "pubsub:" + emu_->endpoints().tenant_id + ":" + topic;
+  }
 
   testing::TempDir dir_;
   std::unique_ptr<emulator::Emulator> emu_;
@@ -120,7 +123,8 @@ class PubSubSourceTest : public ::testing::Test {
 TEST_F(PubSubSourceTest, DeliversEveryEventOfEveryTopicAsInTheLedger) {
   for (const auto& t : kTopics) Emit(t, 60);
   StartEngine(SourceOptions());
-  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); })) << DeliveredIds().size() << " of " << LedgerIds().size();
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }))
+      << DeliveredIds().size() << " of " << LedgerIds().size();
   size_t cdc = 0;
   for (const auto& e : sink_.delivered()) {
     ASSERT_FALSE(e.line.empty());
@@ -149,9 +153,11 @@ TEST_F(PubSubSourceTest, RecoversFromResetAndServiceUnavailableWithoutLoss) {
   emu_->pubsub().FailNext(emulator::Rpc::kSubscribe, emulator::RpcError::ServiceUnavailable());
   ASSERT_TRUE(WaitUntil([&] { return emu_->pubsub().ResetStreams("") > 0; }));
   Emit("/data/AccountChangeEvent", 50);
-  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); })) << DeliveredIds().size() << " of " << LedgerIds().size();
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }))
+      << DeliveredIds().size() << " of " << LedgerIds().size();
   EXPECT_GE(source_->counters(0).reconnects.load(), 1u);
-  EXPECT_EQ(sink_.delivered_count(), 100u) << "resuming after the last position must not repeat events";
+  EXPECT_EQ(sink_.delivered_count(), 100u)
+      << "resuming after the last position must not repeat events";
 }
 
 TEST_F(PubSubSourceTest, TokenExpiryMidStreamReauthenticatesAndResumes) {
@@ -161,7 +167,8 @@ TEST_F(PubSubSourceTest, TokenExpiryMidStreamReauthenticatesAndResumes) {
   emu_->tokens().ExpireAllAccessTokens();
   ASSERT_TRUE(WaitUntil([&] { return emu_->pubsub().ResetStreams("") > 0; }));
   Emit("/event/LoginEventStream", 30);
-  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); })) << DeliveredIds().size() << " of " << LedgerIds().size();
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }))
+      << DeliveredIds().size() << " of " << LedgerIds().size();
   EXPECT_GE(source_->counters(0).auth_refreshes.load(), 1u);
 }
 
@@ -199,7 +206,8 @@ TEST_F(PubSubSourceTest, UndecodablePayloadIsDeadLetteredAndTheStreamMovesOn) {
   for (int i = 0; i < 8; ++i) tip_bytes[7 - i] = static_cast<char>((tip >> (8 * i)) & 0xff);
   EXPECT_TRUE(WaitUntil([&] {
     auto v = store_.Snapshot();
-    return v.count(Key("/event/Order_Event__e")) && v.at(Key("/event/Order_Event__e")) == Base64Encode(tip_bytes);
+    return v.count(Key("/event/Order_Event__e")) &&
+           v.at(Key("/event/Order_Event__e")) == Base64Encode(tip_bytes);
   }));
 }
 

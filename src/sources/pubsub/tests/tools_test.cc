@@ -3,8 +3,8 @@
 #include "sources/pubsub/tools.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -59,7 +59,8 @@ TEST_F(ToolsTest, TailPrintsExactlyLimitDecodedEventsFromEarliest) {
   // The first 25 events of the ledger, in order (records in the header identify them).
   EXPECT_EQ(events[0]["ChangeEventHeader"]["entityName"], "Account");
   for (const auto& e : events) {
-    for (const auto& f : e["ChangeEventHeader"]["changedFields"]) EXPECT_NE(f.get<std::string>().rfind("0x", 0), 0u);
+    for (const auto& f : e["ChangeEventHeader"]["changedFields"])
+      EXPECT_NE(f.get<std::string>().rfind("0x", 0), 0u);
   }
 }
 
@@ -94,7 +95,8 @@ TEST_F(ToolsTest, PublishEncodesJsonLinesAndReportsEachResult) {
   EXPECT_EQ(ok, 2);
   EXPECT_EQ(bad, 1);
   size_t published = 0;
-  for (const auto& e : emu_->bus().Ledger("/event/Order_Event__e")) published += e.origin == "published";
+  for (const auto& e : emu_->bus().Ledger("/event/Order_Event__e"))
+    published += e.origin == "published";
   EXPECT_EQ(published, 2u);
 }
 
