@@ -11,6 +11,9 @@ bash scripts/install-deps.sh
 jobs=${FORCEPIPE_JOBS:-2}
 fuzz_seconds=${FORCEPIPE_FUZZ_SECONDS:-30}
 
+echo "== format: clang-format (.clang-format) must leave every C++ file unchanged"
+git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror
+
 echo "== release build"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
