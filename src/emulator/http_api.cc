@@ -214,6 +214,12 @@ Result<int> HttpApi::Start(const std::string& listen, const std::string& cert_fi
     return Status::IOError("cannot bind HTTP on " + listen);
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // cpp-httplib ignores stop() until the listen loop runs: wait for it, so a
+  // Stop() right after Start() cannot leave the loop running forever.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       !server_->is_running() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return port;
 }
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <thread>
 
 #include "core/log.h"
 #include "server/metrics.h"
@@ -260,6 +261,12 @@ Status StatusServer::Start() {
                                std::strerror(errno));
   }
   listener_ = std::thread([this] { http_->listen_after_bind(); });
+  // cpp-httplib ignores stop() until the listen loop runs: wait for it, so a
+  // Stop() right after Start() cannot leave the loop running forever.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       !http_->is_running() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   sampler_ = std::thread([this] { SampleRates(); });
   log::Get("server")->info("status page at {}/status", base_url());
   return Status::Ok();

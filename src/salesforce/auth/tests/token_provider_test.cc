@@ -14,6 +14,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
@@ -151,6 +152,12 @@ class FakeSalesforce {
         });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // cpp-httplib ignores stop() until the listen loop runs: wait for it, so a
+    // Stop() right after Start() cannot leave the loop running forever.
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+         !server_.is_running() && std::chrono::steady_clock::now() < until;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     // stop() is a no-op until the accept loop runs, so wait for it (bounded).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {

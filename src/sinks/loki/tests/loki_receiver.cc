@@ -203,6 +203,12 @@ Status LokiReceiver::Start(int port, const std::string& host) {
     port_ = port;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // cpp-httplib ignores stop() until the listen loop runs: wait for it, so a
+  // Stop() right after Start() cannot leave the loop running forever.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       !server_->is_running() && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   // cpp-httplib 0.11 has no wait_until_ready: poll is_running with a deadline.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!server_->is_running()) {
