@@ -27,5 +27,5 @@ function(forcepipe_test)
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main GTest::gmock Threads::Threads)
   add_test(NAME ${A_NAME} COMMAND ${A_NAME})
   set_tests_properties(${A_NAME} PROPERTIES LABELS "${A_LABELS}" TIMEOUT ${A_TIMEOUT}
-    ENVIRONMENT "FORCEPIPE_BINARY=${PROJECT_BINARY_DIR}/src/cli/forcepipe;FORCEPIPE_SOURCE_DIR=${PROJECT_SOURCE_DIR};FORCEPIPE_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")
+    ENVIRONMENT "GRPC_DNS_RESOLVER=native;FORCEPIPE_BINARY=${PROJECT_BINARY_DIR}/src/cli/forcepipe;FORCEPIPE_SOURCE_DIR=${PROJECT_SOURCE_DIR};FORCEPIPE_SHARED_DIR=${PROJECT_SOURCE_DIR}/../shared")
 endfunction()
