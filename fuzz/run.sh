@@ -3,7 +3,7 @@
 # corpus in fuzz/corpus/<target> when present. Fails on the first crash.
 #   bash fuzz/run.sh build/fuzz 30
 set -euo pipefail
-build=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS}
+build=$(cd "${1:?usage: fuzz/run.sh BUILD_DIR SECONDS}" && pwd)
 secs=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 found=0

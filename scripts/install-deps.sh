@@ -17,7 +17,7 @@ build_pkgs=(
 test_pkgs=(
   clang libclang-rt-14-dev clang-format
   libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libavro-dev sqlite3 postgresql mariadb-server prometheus curl python3 procps
+  libavro-dev sqlite3 postgresql mariadb-server prometheus chromium curl python3 procps time
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -23,6 +23,9 @@
 #ifdef FORCEPIPE_WITH_SINK_SQL
 #include "sinks/sql/history.h"
 #endif
+#ifdef FORCEPIPE_WITH_DOCTOR
+#include "doctor/doctor.h"
+#endif
 
 namespace forcepipe::cli {
 namespace {
@@ -37,6 +40,7 @@ struct Optional {
   CLI::App* schema = nullptr;
   CLI::App* emulator = nullptr;
   CLI::App* history = nullptr;
+  CLI::App* doctor = nullptr;
   // Pub/Sub connection flags.
   std::string topic;
   std::string from = "latest";
@@ -129,6 +133,13 @@ std::atomic<bool> g_tail_stop{false};
 
 void AddOptionalCommands(CLI::App& app, Options& o) {
   auto& s = State();
+#ifdef FORCEPIPE_WITH_DOCTOR
+  s.doctor = app.add_subcommand(
+      "doctor",
+      "check a config against the real endpoints: credentials, topics, sink, checkpoints");
+  s.doctor->add_option("-c,--config", o.config_file, "config file")->required();
+  s.doctor->add_flag("--json", o.json, "JSON instead of a table");
+#endif
 #ifdef FORCEPIPE_WITH_PUBSUB
   s.tail =
       app.add_subcommand("tail", "subscribe to a topic and print decoded events as JSON lines");
@@ -170,6 +181,9 @@ void AddOptionalCommands(CLI::App& app, Options& o) {
 
 int RunOptionalCommands(CLI::App& app, const Options& o) {
   auto& s = State();
+#ifdef FORCEPIPE_WITH_DOCTOR
+  if (s.doctor && *s.doctor) return doctor::RunDoctor(o.config_file, o.json, std::cout);
+#endif
 #ifdef FORCEPIPE_WITH_PUBSUB
   if (s.tail && *s.tail) {
     auto c = MakeConnection(o);

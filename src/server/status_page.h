@@ -28,7 +28,7 @@ th{color:var(--mut);font-weight:500}td.num{text-align:right;font-variant-numeric
 <header><h1>forcepipe</h1><span id="ready" class="pill">…</span><span class="muted" id="meta"></span></header>
 <main>
 <section style="grid-column:1/-1"><h2>Streams</h2><table id="sources"><thead><tr><th>source</th><th>kind</th><th>lane</th><th class="num">events</th><th class="num">events/s</th><th class="num">lag</th><th>state</th></tr></thead><tbody></tbody></table></section>
-<section><h2>Lanes → sink <span id="sink"></span></h2><table id="lanes"><thead><tr><th>lane</th><th>queue fill</th><th class="num">delivered</th><th class="num">/s</th><th class="num">dropped</th><th class="num">retries</th><th>sink health</th><th class="num">checkpoint age</th></tr></thead><tbody></tbody></table></section>
+<section style="grid-column:1/-1"><h2>Lanes → sink <span id="sink"></span></h2><table id="lanes"><thead><tr><th>lane</th><th>queue fill</th><th class="num">delivered</th><th class="num">/s</th><th class="num">dropped</th><th class="num">retries</th><th>sink health</th><th class="num">checkpoint age</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Checkpoints</h2><table id="cps"><thead><tr><th>key</th><th>position</th></tr></thead><tbody></tbody></table></section>
 <section style="grid-column:1/-1"><h2>Recent warnings and errors</h2><ul id="errors"></ul><p class="muted" id="reasons"></p></section>
 </main>
