@@ -8,6 +8,10 @@
 # (/etc/forcepipe/forcepipe.yaml.example, from `forcepipe config example`), a
 # `forcepipe` system user created by postinst. The service is not enabled.
 include_guard(GLOBAL)
+# Builds without the CLI (FORCEPIPE_ONLY, the fuzz preset) have nothing to package.
+if(NOT TARGET forcepipe)
+  return()
+endif()
 
 set(FP_PKG_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(FP_PKG_OUT ${CMAKE_BINARY_DIR}/packaging)
