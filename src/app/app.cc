@@ -368,22 +368,28 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
 #ifdef FORCEPIPE_WITH_SINK_SQL
   // One record's history, as `forcepipe history --json` prints it.
   if (auto* sql = dynamic_cast<sql::SqlSink*>(const_cast<Sink*>(engine.sink()))) {
-    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)",
-                [sql](const std::map<std::string, std::string>& p) {
-                  int limit = 50;
-                  if (auto it = p.find("limit"); it != p.end())
-                    limit = std::clamp(std::atoi(it->second.c_str()), 1, 1000);
-                  std::string type = p.count("type") ? p.at("type") : "";
-                  auto rows = sql->QueryHistory(p.at("1"), limit, type);
-                  if (!rows.ok()) {
-                    std::string body = "{\"error\":\"";
-                    log::AppendJsonEscaped(body, log::Redact(rows.status().message()));
-                    return server::StatusServer::Response{503, "application/json", body + "\"}"};
-                  }
-                  std::ostringstream out;
-                  sql::PrintHistory(*rows, true, out);
-                  return server::StatusServer::Response{200, "application/json", out.str()};
-                });
+    const Engine* eng = &engine;
+    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)", [sql, eng](
+                                                                        const std::map<std::string,
+                                                                                       std::string>&
+                                                                            p) {
+      if (!eng->running()) {  // the store is opened by the engine's start
+        return server::StatusServer::Response{503, "application/json", "{\"error\":\"starting\"}"};
+      }
+      int limit = 50;
+      if (auto it = p.find("limit"); it != p.end())
+        limit = std::clamp(std::atoi(it->second.c_str()), 1, 1000);
+      std::string type = p.count("type") ? p.at("type") : "";
+      auto rows = sql->QueryHistory(p.at("1"), limit, type);
+      if (!rows.ok()) {
+        std::string body = "{\"error\":\"";
+        log::AppendJsonEscaped(body, log::Redact(rows.status().message()));
+        return server::StatusServer::Response{503, "application/json", body + "\"}"};
+      }
+      std::ostringstream out;
+      sql::PrintHistory(*rows, true, out);
+      return server::StatusServer::Response{200, "application/json", out.str()};
+    });
   }
 #endif
   FP_RETURN_IF_ERROR(s->Start());

@@ -90,15 +90,21 @@ TEST(AppServer, RecordHistoryRouteServesTheSqlStore) {
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   auto server = StartServer(**cfg, **engine, "test");
   ASSERT_TRUE(server.ok()) << server.status().ToString();
-  std::thread run([&] { (void)(*engine)->Run(); });
+  Status run_status;
+  std::thread run([&] { run_status = (*engine)->Run(); });
   httplib::Client c("127.0.0.1", (*server)->port());
   nlohmann::json rows;
-  ASSERT_TRUE(testing::WaitUntil([&] {
+  bool got = testing::WaitUntil([&] {
     auto res = c.Get("/api/v1/records/gen-k1/events?limit=3");
     if (!res || res->status != 200) return false;
     rows = nlohmann::json::parse(res->body);
     return rows.size() == 3;
-  }));
+  });
+  if (!got) {
+    (*engine)->RequestStop();
+    run.join();
+    FAIL() << "no history rows; engine: " << run_status.ToString();
+  }
   EXPECT_EQ(rows[0]["object_type"], "SyntheticKey");
   EXPECT_GE(rows[0]["ts_ms"].get<int64_t>(), rows[1]["ts_ms"].get<int64_t>()) << "newest first";
   auto none = c.Get("/api/v1/records/nobody/events");
@@ -106,6 +112,7 @@ TEST(AppServer, RecordHistoryRouteServesTheSqlStore) {
   EXPECT_EQ(nlohmann::json::parse(none->body).size(), 0u);
   (*engine)->RequestStop();
   run.join();
+  EXPECT_TRUE(run_status.ok()) << run_status.ToString();
   (*server)->Stop();
 }
 #endif

@@ -557,7 +557,11 @@ Result<std::vector<HistoryRow>> SqlStore::QueryHistory(const std::string& record
   std::lock_guard<std::mutex> l(reader_mu_);
   if (!reader_ || reader_->broken()) {
     reader_.reset();
-    FP_ASSIGN_OR_RETURN(reader_, Connect(options_.dsn, options_.connect));
+    // Never create: a reader racing the writer's first open must not make the
+    // database (or race its schema and WAL setup); it waits for the writer.
+    ConnectOptions o = options_.connect;
+    o.create = false;
+    FP_ASSIGN_OR_RETURN(reader_, Connect(options_.dsn, o));
   }
   std::string sql =
       "SELECT e.event_uuid, o.object_type, e.source, e.event_type, e.ts_ms, e.replay_position, "
