@@ -19,8 +19,6 @@
 
 namespace forcepipe::cli {
 
-int SyntheticDemo(const Options& o);
-
 namespace {
 
 constexpr int kOk = 0;
@@ -239,101 +237,12 @@ int Demo(const Options& o) {
     });
   });
 #else
-  return SyntheticDemo(o);
-#endif
-}
-
-int SyntheticDemo(const Options& o) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::create_directories(o.demo_dir, ec);
-  if (ec) {
-    std::fprintf(stderr, "forcepipe: demo: cannot create %s: %s\n", o.demo_dir.c_str(),
-                 ec.message().c_str());
-    return kRuntime;
-  }
-  Duration limit{0};
-  if (!o.duration.empty()) {
-    auto d = config::ParseDuration(o.duration);
-    if (!d.ok()) {
-      std::fprintf(stderr,
-                   "forcepipe: demo: --duration: expected a duration like 30s, got \"%s\"\n",
-                   o.duration.c_str());
-      return kConfig;
-    }
-    limit = *d;
-  }
-  fs::path dir = fs::absolute(o.demo_dir);
-  std::string cfg_path = (dir / "forcepipe-demo.yaml").string();
-  std::string out_path = (dir / "events.jsonl").string();
-  {
-    std::ofstream cfg(cfg_path);
-    cfg << "# Written by `forcepipe demo`. Until the Salesforce emulator lands, the demo streams "
-           "the\n"
-           "# synthetic source into a JSON-lines file.\n"
-        << "data_dir: " << (dir / "data").string() << "\n"
-        << "checkpoint:\n  type: file\n  path: " << (dir / "checkpoints.json").string() << "\n"
-        << "sources:\n  demo:\n    type: synthetic\n    rate: " << o.rate
-        << "\n    keys: 4\n    entry_size: 300\n"
-        << "sinks:\n  events:\n    type: jsonl\n    path: " << out_path << "\n"
-        << "    batch: {max_entries: 500, interval: 250ms}\n"
-        << "server:\n  listen: " << o.listen << "\n";
-  }
+  (void)o;
   std::fprintf(stderr,
-               "forcepipe demo: synthetic events -> %s\n"
-               "  (the Salesforce emulator and SQLite store replace this in a later release)\n"
-               "  config: %s\n  stop with Ctrl-C%s\n\n",
-               out_path.c_str(), cfg_path.c_str(), limit.count() ? " or after --duration" : "");
-  auto c = Load(cfg_path);
-  if (!c.ok()) {
-    PrintError("demo config", c.status());
-    return kConfig;
-  }
-  const bool tty = isatty(STDERR_FILENO);
-  uint64_t total = 0;
-  auto started = std::chrono::steady_clock::now();
-  int rc = RunEngine(
-      **c,
-      [&](Engine& e, std::atomic<bool>& finished) {
-        uint64_t last = 0;
-        auto last_t = std::chrono::steady_clock::now();
-        auto next_print = last_t;
-        while (!finished) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // progress refresh tick
-          auto now = std::chrono::steady_clock::now();
-          if (limit.count() && now - started >= limit) e.RequestStop();
-          if (now < next_print) continue;
-          next_print = now + (tty ? std::chrono::seconds(1) : std::chrono::seconds(5));
-          const auto& st = e.lane(LaneKind::kStreaming)->stats();
-          uint64_t delivered = st.entries_delivered.load();
-          double secs = std::chrono::duration<double>(now - last_t).count();
-          double rate = secs > 0 ? (delivered - last) / secs : 0;
-          last = delivered;
-          last_t = now;
-          total = delivered;
-          auto committed = e.committed();
-          std::fprintf(
-              stderr,
-              "%s  delivered %llu events | %.0f events/s | queue %zu | %zu streams checkpointed%s",
-              tty ? "\r" : "", static_cast<unsigned long long>(delivered), rate,
-              e.lane(LaneKind::kStreaming)->queued_entries(), committed.size(), tty ? "   " : "\n");
-        }
-        total = e.lane(LaneKind::kStreaming)->stats().entries_delivered.load();
-      },
-      [&](const std::string& url) {
-        std::fprintf(stderr, "  status page: %s/status   metrics: %s/metrics\n\n", url.c_str(),
-                     url.c_str());
-      });
-  if (tty) std::fputs("\n", stderr);
-  std::fprintf(
-      stderr,
-      "\nforcepipe demo: delivered %llu events this run.\n"
-      "Try:\n"
-      "  tail -n 2 %s\n"
-      "  forcepipe state show -c %s\n"
-      "  forcepipe demo   # again: it resumes where it stopped, no event lost or repeated\n",
-      static_cast<unsigned long long>(total), out_path.c_str(), cfg_path.c_str());
-  return rc;
+               "forcepipe: demo: this build has no emulator, Pub/Sub source or SQL sink "
+               "(built with FORCEPIPE_ONLY?); build the release preset\n");
+  return kConfig;
+#endif
 }
 
 }  // namespace forcepipe::cli
