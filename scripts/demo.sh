@@ -3,6 +3,8 @@
 #   bash scripts/demo.sh [demo flags, e.g. --duration 30s]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache: hash paths relative to the checkout, so clones in other folders share the cache.
+export CCACHE_BASEDIR="$PWD"
 bash scripts/install-deps.sh --runtime
 cmake --preset release >/dev/null
 cmake --build --preset release --target forcepipe

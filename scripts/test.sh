@@ -6,6 +6,8 @@
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache: hash paths relative to the checkout, so clones in other folders share the cache.
+export CCACHE_BASEDIR="$PWD"
 bash scripts/install-deps.sh
 
 jobs=${FORCEPIPE_JOBS:-2}
