@@ -145,16 +145,23 @@ int RealDemo(const Options& o, const DemoRunner& run) {
   std::fprintf(stderr, "\nforcepipe demo: %llu events delivered, %s rows in %s\n  %s\n",
                static_cast<unsigned long long>(total), stored.empty() ? "0" : stored.c_str(),
                db.c_str(), by_type.c_str());
+  // The binary as the user can type it (after a build it is usually not on PATH).
+  std::error_code pe;
+  fs::path self = fs::read_symlink("/proc/self/exe", pe);
+  std::string bin = "forcepipe";
+  if (!pe) {
+    fs::path rel = fs::relative(self, fs::current_path(), pe);
+    bin = (pe || rel.empty()) ? self.string() : rel.string();
+  }
   std::fprintf(
       stderr,
       "\nTry:\n"
-      "  forcepipe history %s -c %s\n"
+      "  %s history %s -c %s\n"
       "  sqlite3 %s \"SELECT event_type, change_type, count(*) FROM events GROUP BY 1, 2\"\n"
       "  sqlite3 %s \"SELECT datetime(ts_ms/1000, 'unixepoch'), commit_user, changed_fields FROM "
-      "events "
-      "WHERE event_type = 'AccountChangeEvent' ORDER BY ts_ms DESC LIMIT 5\"\n",
-      record.empty() ? "<an Account id>" : record.c_str(), cfg_path.c_str(), db.c_str(),
-      db.c_str());
+      "events WHERE event_type = 'AccountChangeEvent' ORDER BY ts_ms DESC LIMIT 5\"\n",
+      bin.c_str(), record.empty() ? "<an Account id>" : record.c_str(), cfg_path.c_str(),
+      db.c_str(), db.c_str());
   return rc;
 }
 
