@@ -62,6 +62,12 @@ class Source {
   virtual void Stop() {}
   // Current source-specific metrics; called from the metrics thread.
   virtual std::vector<MetricSample> Metrics() const { return {}; }
+  // Called by the engine after positions in this source's lane are durably
+  // committed (the sink has everything up to them), with every key of that
+  // commit; a source picks out its own keys. Lets a source acknowledge
+  // upstream only what is safe (e.g. Pub/Sub ManagedSubscribe commits).
+  // Called on a lane worker thread: must not block.
+  virtual void OnCommitted(const CheckpointMap& committed) {}
 };
 
 }  // namespace forcepipe

@@ -56,6 +56,7 @@ Status CommitTracker::CommitLocked() {
       return s;
     }
   }
+  if (observer_) observer_(unsaved_);
   for (auto& [k, v] : unsaved_) committed_[k] = std::move(v);
   unsaved_.clear();
   ++commits_;

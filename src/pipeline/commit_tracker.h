@@ -35,6 +35,13 @@ class CommitTracker {
   CommitTracker(CheckpointStore* store, std::function<Result<uint64_t>()> epoch = nullptr)
       : store_(store), epoch_(std::move(epoch)) {}
 
+  // `observer` is called after each successful commit with the positions it
+  // made durable, under the tracker's lock: it must not block or call back
+  // into the tracker. Set it before the first Register.
+  void SetObserver(std::function<void(const CheckpointMap&)> observer) {
+    observer_ = std::move(observer);
+  }
+
   // REQUIRES: sequences are registered in increasing order.
   void Register(uint64_t sequence, CheckpointMap checkpoints);
 
@@ -63,6 +70,7 @@ class CommitTracker {
 
   CheckpointStore* const store_;
   std::function<Result<uint64_t>()> epoch_;
+  std::function<void(const CheckpointMap&)> observer_;
   mutable std::mutex mu_;
   std::map<uint64_t, Slot> slots_;
   std::set<std::string, std::less<>> blocked_;

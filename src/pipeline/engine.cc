@@ -69,6 +69,17 @@ Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sourc
   };
   streaming_ = make_lane(LaneKind::kStreaming, options_.streaming, streaming_tracker_.get());
   bulk_ = make_lane(LaneKind::kBulk, options_.bulk, bulk_tracker_.get());
+  for (auto [tracker, kind] : {std::pair{streaming_tracker_.get(), LaneKind::kStreaming},
+                               std::pair{bulk_tracker_.get(), LaneKind::kBulk}}) {
+    std::vector<Source*> in_lane;
+    for (auto& s : sources_) {
+      if (s->lane() == kind) in_lane.push_back(s.get());
+    }
+    if (in_lane.empty()) continue;
+    tracker->SetObserver([in_lane](const CheckpointMap& committed) {
+      for (Source* s : in_lane) s->OnCommitted(committed);
+    });
+  }
   for (auto& s : sources_) {
     auto st = std::make_unique<SourceStatus>();
     st->name = s->name();

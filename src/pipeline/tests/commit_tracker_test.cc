@@ -22,6 +22,26 @@ TEST(CommitTracker, CommitsOnlyInProductionOrder) {
   EXPECT_EQ(t.pending(), 0u);
 }
 
+TEST(CommitTracker, ObserverSeesOnlyDurablePositionsInOrder) {
+  MemoryCheckpointStore store;
+  CommitTracker t(&store);
+  std::vector<CheckpointMap> seen;
+  t.SetObserver([&](const CheckpointMap& m) {
+    // Called after the store accepted the commit.
+    for (const auto& [k, v] : m) EXPECT_EQ(store.Snapshot().at(k), v);
+    seen.push_back(m);
+  });
+  t.Register(1, {{"a", "1"}});
+  t.Register(2, {{"a", "2"}});
+  ASSERT_TRUE(t.Complete(2, true).ok());
+  EXPECT_TRUE(seen.empty()) << "batch 2 is not durable before batch 1";
+  store.FailNextCommit(Status::IOError("disk full"));
+  EXPECT_FALSE(t.Complete(1, true).ok());
+  EXPECT_TRUE(seen.empty()) << "a failed commit made nothing durable";
+  ASSERT_TRUE(t.Flush().ok());
+  EXPECT_EQ(seen, (std::vector<CheckpointMap>{{{"a", "2"}}}));
+}
+
 TEST(CommitTracker, AbandonedBatchBlocksLaterCommitsOnItsKeysOnly) {
   MemoryCheckpointStore store;
   CommitTracker t(&store);
