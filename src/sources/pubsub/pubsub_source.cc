@@ -1,8 +1,10 @@
 #include "sources/pubsub/pubsub_source.h"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <unordered_set>
 
 #include "core/log.h"
 #include "salesforce/auth/auth_config.h"
@@ -41,7 +43,35 @@ struct PubSubSource::Stream {
   grpc::ClientContext* active = nullptr;  // GUARDED_BY(mu)
   std::atomic<int64_t> last_activity_ns{0};
   std::atomic<bool> in_emit{false};
+
+  // ManagedSubscribe only.
+  std::string managed;  // developer name or subscription id; "" = Subscribe
+  std::mutex write_mu;  // one writer at a time on the live stream
+  grpc::ClientReaderWriter<eventbus::v1::ManagedFetchRequest, eventbus::v1::ManagedFetchResponse>*
+      managed_stream = nullptr;  // GUARDED_BY(write_mu)
+  std::string commit_target;     // GUARDED_BY(source commit_mu_): durable, base64
+  std::string commit_sent;       // GUARDED_BY(source commit_mu_): written on the live stream
+  std::string committed_key;     // GUARDED_BY(source commit_mu_): copy of `key`
+  // Positions handed to the lane that Salesforce has not acknowledged as
+  // committed, oldest first (stream thread only): a reconnect resends them.
+  std::deque<std::string> unacked;
+  std::unordered_set<std::string> unacked_set;
 };
+
+namespace {
+
+template <typename Req>
+void NameSubscription(const std::string& managed, Req* req) {
+  // Subscription ids are 18-character record ids; anything else is a
+  // developer name.
+  if (managed.size() == 18 && managed[0] == '0') {
+    req->set_subscription_id(managed);
+  } else {
+    req->set_developer_name(managed);
+  }
+}
+
+}  // namespace
 
 PubSubSource::PubSubSource(PubSubSourceOptions options,
                            std::unique_ptr<salesforce::TokenProvider> tokens)
@@ -53,6 +83,8 @@ PubSubSource::PubSubSource(PubSubSourceOptions options,
     s->index = i;
     s->topic = options_.topics[i];
     s->preset = options_.initial_preset;
+    if (auto it = options_.managed.find(s->topic); it != options_.managed.end())
+      s->managed = it->second;
     streams_.push_back(std::move(s));
   }
 }
@@ -61,6 +93,10 @@ PubSubSource::~PubSubSource() { Stop(); }
 
 void PubSubSource::Stop() {
   stopping_ = true;
+  {
+    std::lock_guard<std::mutex> l(commit_mu_);
+    commit_cv_.notify_all();
+  }
   for (auto& s : streams_) {
     std::lock_guard<std::mutex> l(s->mu);
     if (s->active) s->active->TryCancel();
@@ -72,9 +108,16 @@ Status PubSubSource::Run(SourceContext& ctx) {
   std::vector<std::thread> threads;
   for (size_t i = 0; i < streams_.size(); ++i) threads.emplace_back([&, i] { RunStream(i, ctx); });
   std::thread watchdog([&] { WatchdogLoop(ctx); });
+  std::thread committer;
+  if (!options_.managed.empty()) committer = std::thread([this] { CommitterLoop(); });
   for (auto& t : threads) t.join();
   stopping_ = true;
+  {
+    std::lock_guard<std::mutex> l(commit_mu_);
+    commit_cv_.notify_all();
+  }
   watchdog.join();
+  if (committer.joinable()) committer.join();
   std::lock_guard<std::mutex> l(dl_mu_);
   return fatal_;
 }
@@ -97,6 +140,119 @@ void PubSubSource::WatchdogLoop(SourceContext& ctx) {
       }
     }
   }
+}
+
+void PubSubSource::OnCommitted(const CheckpointMap& committed) {
+  if (options_.managed.empty()) return;
+  std::lock_guard<std::mutex> l(commit_mu_);
+  bool any = false;
+  for (auto& s : streams_) {
+    if (s->managed.empty() || s->committed_key.empty()) continue;
+    auto it = committed.find(s->committed_key);
+    if (it == committed.end() || it->second.empty()) continue;  // "" = gap: nothing to commit
+    s->commit_target = it->second;
+    any = true;
+  }
+  if (any) commit_cv_.notify_all();
+}
+
+void PubSubSource::CommitterLoop() {
+  auto log = log::Get("source.pubsub");
+  uint64_t request_seq = 0;
+  std::unique_lock<std::mutex> l(commit_mu_);
+  while (!stopping_) {
+    bool wrote_all = true;
+    for (auto& s : streams_) {
+      if (s->managed.empty() || s->commit_target.empty() || s->commit_target == s->commit_sent)
+        continue;
+      std::string target = s->commit_target;
+      l.unlock();
+      bool written = false;
+      auto bytes = Base64Decode(target);
+      {
+        std::lock_guard<std::mutex> w(s->write_mu);
+        if (bytes.ok() && s->managed_stream) {
+          eventbus::v1::ManagedFetchRequest req;
+          req.set_num_requested(0);
+          auto* c = req.mutable_commit_replay_id_request();
+          c->set_commit_request_id("forcepipe-" + std::to_string(++request_seq));
+          c->set_replay_id(*bytes);
+          written = s->managed_stream->Write(req);
+        }
+      }
+      l.lock();
+      if (!bytes.ok()) {
+        log->error("{}: committed position \"{}\" is not a base64 replay id; not committed to {}",
+                   s->topic, target, s->managed);
+        s->commit_sent = target;
+      } else if (written) {
+        s->commit_sent = target;
+      } else {
+        wrote_all = false;  // no live stream: sent when the next one opens
+      }
+    }
+    if (stopping_) break;
+    if (wrote_all) {
+      commit_cv_.wait(l);
+    } else {
+      commit_cv_.wait_for(l, std::chrono::milliseconds(200));
+    }
+  }
+}
+
+Status PubSubSource::SeekManaged(Stream& s, const salesforce::AccessToken& token,
+                                 const std::string& replay_b64) {
+  auto bytes = Base64Decode(replay_b64);
+  if (!bytes.ok()) return bytes.status();
+  grpc::ClientContext gctx;
+  PubSubClient::Authorize(&gctx, token);
+  gctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  {
+    std::lock_guard<std::mutex> l(s.mu);
+    if (stopping_) return Status::Cancelled("stopping");
+    s.active = &gctx;
+    s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+  auto stream = client_->stub().ManagedSubscribe(&gctx);
+  eventbus::v1::ManagedFetchRequest req;
+  NameSubscription(s.managed, &req);
+  req.set_num_requested(0);
+  req.mutable_commit_replay_id_request()->set_commit_request_id("forcepipe-seek");
+  req.mutable_commit_replay_id_request()->set_replay_id(*bytes);
+  bool acked = false;
+  std::string refused;
+  if (stream->Write(req)) {
+    eventbus::v1::ManagedFetchResponse resp;
+    while (stream->Read(&resp)) {
+      if (resp.has_commit_response() &&
+          resp.commit_response().commit_request_id() == "forcepipe-seek") {
+        acked = true;
+        if (resp.commit_response().has_error()) refused = resp.commit_response().error().msg();
+        break;
+      }
+    }
+  }
+  gctx.TryCancel();
+  grpc::Status st = stream->Finish();
+  {
+    std::lock_guard<std::mutex> l(s.mu);
+    s.active = nullptr;
+  }
+  if (!acked) {
+    Status failed = FromGrpc(st, gctx, "ManagedSubscribe " + s.managed);
+    if (failed.ok() || failed.code() == StatusCode::kCancelled)
+      return Status::Unavailable("ManagedSubscribe " + s.managed +
+                                 ": the stream ended before the commit was answered");
+    return failed;
+  }
+  if (!refused.empty()) {
+    counters_[s.index]->managed_commit_failures++;
+    log::Get("source.pubsub")
+        ->error(
+            "{}: {} refused our stored position {} ({}); it resumes from its own position instead",
+            s.topic, s.managed, replay_b64, refused);
+  }
+  return Status::Ok();
 }
 
 void PubSubSource::DeadLetter(const std::string& topic, const std::string& replay_b64,
@@ -128,6 +284,7 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
   Backoff backoff(options_.reconnect, options_.seed * 131 + index);
   int attempt = 0;
   bool loaded = false;
+  std::string seek;  // ManagedSubscribe: our stored position, committed before the first stream
   auto fail = [&](Status st) {
     std::lock_guard<std::mutex> l(dl_mu_);
     if (fatal_.ok()) fatal_ = st.WithContext(s.topic);
@@ -153,6 +310,10 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
     }
     if (!loaded) {
       s.key = "pubsub:" + token->org_id + ":" + s.topic;
+      {
+        std::lock_guard<std::mutex> l(commit_mu_);
+        s.committed_key = s.key;
+      }
       s.mapper = std::make_unique<EventMapper>(token->org_id, options_.org_name, s.topic, s.key);
       s.mapper->set_line_only(options_.line_only);
       auto cp = ctx.LoadCheckpoint(s.key);
@@ -164,13 +325,27 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
                                          **cp + "\""));
         }
         s.position = *bytes;
+        if (!s.managed.empty()) seek = **cp;
       }
       loaded = true;
-      log->info("{}: subscribing from {}", s.topic,
-                s.position ? "replay id " + **cp : PresetName(s.preset));
+      if (s.managed.empty()) {
+        log->info("{}: subscribing from {}", s.topic,
+                  s.position ? "replay id " + **cp : PresetName(s.preset));
+      } else {
+        log->info("{}: managed subscription {} from {}", s.topic, s.managed,
+                  s.position ? "replay id " + **cp : "its own committed position");
+      }
     }
     bool delivered = false;
-    Status st = SubscribeOnce(s, ctx, *token, &delivered);
+    Status st;
+    if (!seek.empty()) {
+      st = SeekManaged(s, *token, seek);
+      if (st.ok()) seek.clear();
+    }
+    if (st.ok()) {
+      st = s.managed.empty() ? SubscribeOnce<false>(s, ctx, *token, &delivered)
+                             : SubscribeOnce<true>(s, ctx, *token, &delivered);
+    }
     if (stopping_ || ctx.stopping()) break;
     if (delivered) attempt = 0;
     if (st.code() == StatusCode::kUnauthenticated) {
@@ -227,8 +402,13 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
   }
 }
 
+template <bool kManaged>
 Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
                                    const salesforce::AccessToken& token, bool* delivered) {
+  using Req =
+      std::conditional_t<kManaged, eventbus::v1::ManagedFetchRequest, eventbus::v1::FetchRequest>;
+  using Resp =
+      std::conditional_t<kManaged, eventbus::v1::ManagedFetchResponse, eventbus::v1::FetchResponse>;
   Counters& c = *counters_[s.index];
   grpc::ClientContext gctx;
   PubSubClient::Authorize(&gctx, token);
@@ -238,23 +418,49 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     s.active = &gctx;
     s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
   }
-  auto stream = client_->stub().Subscribe(&gctx);
   const int n = std::clamp(options_.batch_size, 1, 100);
-  eventbus::v1::FetchRequest first;
-  first.set_topic_name(s.topic);
-  if (s.position) {
-    first.set_replay_preset(eventbus::v1::CUSTOM);
-    first.set_replay_id(*s.position);
+  Req first;
+  std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> stream;
+  if constexpr (kManaged) {
+    stream = client_->stub().ManagedSubscribe(&gctx);
+    NameSubscription(s.managed, &first);
+    {
+      std::lock_guard<std::mutex> w(s.write_mu);
+      s.managed_stream = stream.get();
+    }
+    std::lock_guard<std::mutex> l(commit_mu_);
+    s.commit_sent.clear();  // the last write may have been lost with the old stream
+    commit_cv_.notify_all();
   } else {
-    first.set_replay_preset(s.preset == Preset::kEarliest ? eventbus::v1::EARLIEST
-                                                          : eventbus::v1::LATEST);
+    stream = client_->stub().Subscribe(&gctx);
+    first.set_topic_name(s.topic);
+    if (s.position) {
+      first.set_replay_preset(eventbus::v1::CUSTOM);
+      first.set_replay_id(*s.position);
+    } else {
+      first.set_replay_preset(s.preset == Preset::kEarliest ? eventbus::v1::EARLIEST
+                                                            : eventbus::v1::LATEST);
+    }
   }
   first.set_num_requested(n);
+  auto write = [&](const Req& r) {
+    if constexpr (kManaged) {
+      std::lock_guard<std::mutex> w(s.write_mu);
+      return stream->Write(r);
+    } else {
+      return stream->Write(r);
+    }
+  };
+  auto remember = [&](const std::string& replay_id) {
+    if constexpr (kManaged) {
+      if (s.unacked_set.insert(replay_id).second) s.unacked.push_back(replay_id);
+    }
+  };
   int64_t outstanding = n;
   c.credits_outstanding = outstanding;
   bool healthy_reported = false;
-  bool ok = stream->Write(first);
-  eventbus::v1::FetchResponse resp;
+  bool ok = write(first);
+  Resp resp;
   while (ok && stream->Read(&resp)) {
     s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
     if (!healthy_reported) {
@@ -263,7 +469,37 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     }
     *delivered = true;
     outstanding = resp.pending_num_requested();
+    bool commit_answer = false;
+    if constexpr (kManaged) {
+      if (resp.has_commit_response()) {
+        commit_answer = true;
+        const auto& cr = resp.commit_response();
+        if (cr.has_error()) {
+          c.managed_commit_failures++;
+          log::Get("source.pubsub")
+              ->warn("{}: {} refused commit of {}: {}", s.topic, s.managed,
+                     Base64Encode(cr.replay_id()), cr.error().msg());
+        } else {
+          c.managed_commits++;
+          // Everything up to the acknowledged position is committed upstream.
+          if (s.unacked_set.count(cr.replay_id())) {
+            while (!s.unacked.empty()) {
+              std::string front = std::move(s.unacked.front());
+              s.unacked.pop_front();
+              s.unacked_set.erase(front);
+              if (front == cr.replay_id()) break;
+            }
+          }
+        }
+      }
+    }
     for (const auto& ce : resp.events()) {
+      if constexpr (kManaged) {
+        if (s.unacked_set.count(ce.replay_id())) {
+          c.managed_duplicates_skipped++;  // resent after a reconnect; already in the lane
+          continue;
+        }
+      }
       Entry e;
       std::string replay_b64 = Base64Encode(ce.replay_id());
       auto schema = client_->Schema(ce.event().schema_id());
@@ -272,6 +508,10 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
         if (schema.status().code() == StatusCode::kUnavailable ||
             schema.status().code() == StatusCode::kUnauthenticated) {
           gctx.TryCancel();  // transient: resubscribe from the last position; nothing skipped
+          if constexpr (kManaged) {
+            std::lock_guard<std::mutex> w(s.write_mu);
+            s.managed_stream = nullptr;
+          }
           stream->Finish();
           std::lock_guard<std::mutex> l(s.mu);
           s.active = nullptr;
@@ -306,9 +546,10 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
         break;
       }
       s.position = ce.replay_id();
+      remember(ce.replay_id());
     }
     if (!ok) break;
-    if (resp.events_size() == 0 && !resp.latest_replay_id().empty() &&
+    if (!commit_answer && resp.events_size() == 0 && !resp.latest_replay_id().empty() &&
         (!s.position || *s.position != resp.latest_replay_id())) {
       c.keepalives++;
       Entry cp;
@@ -316,23 +557,28 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
       cp.checkpoint = {s.key, Base64Encode(resp.latest_replay_id())};
       if (!ctx.Emit(std::move(cp))) break;
       s.position = resp.latest_replay_id();
+      remember(resp.latest_replay_id());
     }
     if (outstanding <= n / 2) {
-      eventbus::v1::FetchRequest more;
+      Req more;
       more.set_num_requested(static_cast<int>(n - outstanding));
-      if (!stream->Write(more)) break;
+      if (!write(more)) break;
       outstanding = n;
     }
     c.credits_outstanding = outstanding;
   }
   if (!ok || stopping_ || ctx.stopping()) gctx.TryCancel();
+  if constexpr (kManaged) {
+    std::lock_guard<std::mutex> w(s.write_mu);
+    s.managed_stream = nullptr;
+  }
   grpc::Status st = stream->Finish();
   {
     std::lock_guard<std::mutex> l(s.mu);
     s.active = nullptr;
   }
   c.credits_outstanding = 0;
-  return FromGrpc(st, gctx, "Subscribe " + s.topic);
+  return FromGrpc(st, gctx, (kManaged ? "ManagedSubscribe " + s.managed : "Subscribe " + s.topic));
 }
 
 std::vector<MetricSample> PubSubSource::Metrics() const {
@@ -362,6 +608,17 @@ std::vector<MetricSample> PubSubSource::Metrics() const {
         static_cast<double>(c.auth_failures.load()));
     add("pubsub_watchdog_cancels_total", "Streams cancelled for silence.", true,
         static_cast<double>(c.watchdog_cancels.load()));
+    if (!streams_[i]->managed.empty()) {
+      add("pubsub_managed_commits_total",
+          "Positions Salesforce acknowledged as committed to the managed subscription.", true,
+          static_cast<double>(c.managed_commits.load()));
+      add("pubsub_managed_commit_failures_total",
+          "Commits to the managed subscription answered with an error.", true,
+          static_cast<double>(c.managed_commit_failures.load()));
+      add("pubsub_managed_duplicates_skipped_total",
+          "Events resent after a reconnect that were already in the lane.", true,
+          static_cast<double>(c.managed_duplicates_skipped.load()));
+    }
     add("pubsub_credits_outstanding", "Events requested and not yet received.", false,
         static_cast<double>(c.credits_outstanding.load()));
   }
@@ -386,9 +643,14 @@ const config::OptionTable kOptions = {
      .description = "PEM roots for TLS; default: system roots"},
     {.key = "topics",
      .type = OptionType::kStringList,
-     .description = "topics, e.g. /data/AccountChangeEvent",
-     .required = true,
+     .description = "topics, e.g. /data/AccountChangeEvent (Subscribe)",
      .example = "[/data/AccountChangeEvent, /event/LoginEventStream]"},
+    {.key = "managed_subscriptions",
+     .type = OptionType::kStringMap,
+     .description =
+         "topics read through ManagedSubscribe: topic -> subscription developer name or id "
+         "(positions are committed to Salesforce once the sink has the events)",
+     .example = "{/data/ContactChangeEvent: Managed_ContactChangeEvent}"},
     {.key = "org",
      .type = OptionType::kString,
      .description = "a friendly org name, added as label `org`"},
@@ -450,14 +712,36 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
   PubSubSourceOptions o;
   o.name = ctx.name;
   o.topics = n.GetStringList("topics");
-  if (o.topics.empty())
-    return Status::InvalidArgument(n.PathOf("topics") + ": expected at least one topic");
+  o.managed = n.GetStringMap("managed_subscriptions");
+  auto is_topic = [](const std::string& t) {
+    return t.rfind("/data/", 0) == 0 || t.rfind("/event/", 0) == 0;
+  };
   for (const auto& t : o.topics) {
-    if (t.rfind("/data/", 0) != 0 && t.rfind("/event/", 0) != 0) {
+    if (!is_topic(t)) {
       return Status::InvalidArgument(
           n.PathOf("topics") + ": \"" + t +
           "\" is not a topic like /data/AccountChangeEvent or /event/Name__e");
     }
+    if (o.managed.count(t)) {
+      return Status::InvalidArgument(n.PathOf("topics") + ": \"" + t +
+                                     "\" is also under managed_subscriptions; list it once");
+    }
+  }
+  for (const auto& [t, sub] : o.managed) {
+    if (!is_topic(t)) {
+      return Status::InvalidArgument(
+          n.PathOf("managed_subscriptions") + ": \"" + t +
+          "\" is not a topic like /data/AccountChangeEvent or /event/Name__e");
+    }
+    if (sub.empty()) {
+      return Status::InvalidArgument(n.PathOf("managed_subscriptions") + "." + t +
+                                     ": expected a subscription developer name or id");
+    }
+    o.topics.push_back(t);
+  }
+  if (o.topics.empty()) {
+    return Status::InvalidArgument(n.PathOf("topics") +
+                                   ": expected at least one topic (or managed_subscriptions)");
   }
   o.org_name = n.GetString("org");
   o.client.endpoint = n.GetString("endpoint");

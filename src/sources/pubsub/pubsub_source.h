@@ -24,10 +24,20 @@
 //     committed through a checkpoint-only entry so the stream moves on.
 // Schemas are fetched once per id (single-flight) and cached.
 //
+// ManagedSubscribe (topics listed under `managed_subscriptions`): the server
+// keeps a committed position per subscription. Our checkpoint stays the source
+// of truth: at start, a stored position is first committed to the
+// subscription (a short seek stream), and afterwards a position is committed
+// to Salesforce only once the engine reports it durably committed
+// (OnCommitted), by a committer thread writing on the live stream. After a
+// reconnect the server resends what it had not been told was committed; those
+// events are already in the lane and are skipped by replay id.
+//
 // Threads: Run() starts one thread per topic plus a watchdog and joins them;
 // Stop() cancels the streams.
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +58,9 @@ enum class Preset { kLatest, kEarliest };
 struct PubSubSourceOptions {
   std::string name = "pubsub";
   std::vector<std::string> topics;
+  // topic -> ManagedSubscribe developer name or subscription id (18 chars,
+  // starting with "0"); such topics use ManagedSubscribe instead of Subscribe.
+  std::map<std::string, std::string> managed;
   std::string org_name;  // optional `org` label
   ClientOptions client;
   Preset initial_preset = Preset::kEarliest;
@@ -73,6 +86,7 @@ class PubSubSource final : public Source {
   Status Run(SourceContext& ctx) override;
   void Stop() override;
   std::vector<MetricSample> Metrics() const override;
+  void OnCommitted(const CheckpointMap& committed) override;
 
   struct Counters {
     std::atomic<uint64_t> events{0};
@@ -85,6 +99,9 @@ class PubSubSource final : public Source {
     std::atomic<uint64_t> auth_failures{0};
     std::atomic<uint64_t> watchdog_cancels{0};
     std::atomic<int64_t> credits_outstanding{0};
+    std::atomic<uint64_t> managed_commits{0};          // acknowledged by Salesforce
+    std::atomic<uint64_t> managed_commit_failures{0};  // answered with an error
+    std::atomic<uint64_t> managed_duplicates_skipped{0};
   };
   const Counters& counters(size_t topic) const { return *counters_[topic]; }
 
@@ -92,8 +109,14 @@ class PubSubSource final : public Source {
   struct Stream;
   void RunStream(size_t index, SourceContext& ctx);
   // One subscription attempt; returns how it ended.
+  template <bool kManaged>
   Status SubscribeOnce(Stream& s, SourceContext& ctx, const salesforce::AccessToken& token,
                        bool* delivered);
+  // Commits `replay_b64` to the managed subscription on a short stream of its
+  // own, before the real one opens (the server reads its position at start).
+  Status SeekManaged(Stream& s, const salesforce::AccessToken& token,
+                     const std::string& replay_b64);
+  void CommitterLoop();
   void WatchdogLoop(SourceContext& ctx);
   void DeadLetter(const std::string& topic, const std::string& replay_b64,
                   const std::string& schema_id, const std::string& reason,
@@ -105,6 +128,8 @@ class PubSubSource final : public Source {
   std::vector<std::unique_ptr<Counters>> counters_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::atomic<bool> stopping_{false};
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
   std::mutex dl_mu_;
   Status fatal_;  // GUARDED_BY(dl_mu_)
 };

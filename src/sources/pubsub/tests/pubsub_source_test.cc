@@ -27,6 +27,13 @@ using testing::WaitUntil;
 const std::vector<std::string> kTopics = {"/data/AccountChangeEvent", "/data/ContactChangeEvent",
                                           "/event/LoginEventStream", "/event/Order_Event__e"};
 
+// The emulator's replay id bytes: the bus sequence number, 8 bytes big-endian.
+std::string ReplayBytes(uint64_t id) {
+  std::string b(8, '\0');
+  for (int i = 0; i < 8; ++i) b[7 - i] = static_cast<char>((id >> (8 * i)) & 0xff);
+  return b;
+}
+
 class PubSubSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -195,19 +202,14 @@ TEST_F(PubSubSourceTest, UndecodablePayloadIsDeadLetteredAndTheStreamMovesOn) {
   ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).dead_letters.load() == 1; }));
   std::string dl = testing::ReadFile(dir_.File("dead-letters.jsonl"));
   auto j = nlohmann::json::parse(dl.substr(0, dl.find('\n')));
-  std::string replay(8, '\0');
-  for (int i = 0; i < 8; ++i) replay[7 - i] = static_cast<char>((*bad >> (8 * i)) & 0xff);
-  EXPECT_EQ(j["replay_id"], Base64Encode(replay));
+  EXPECT_EQ(j["replay_id"], Base64Encode(ReplayBytes(*bad)));
   EXPECT_EQ(j["topic"], "/event/Order_Event__e");
   EXPECT_FALSE(j["payload_base64"].get<std::string>().empty());
   // The committed position moved past the poison event.
-  auto tip = emu_->bus().Tip("/event/Order_Event__e");
-  std::string tip_bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) tip_bytes[7 - i] = static_cast<char>((tip >> (8 * i)) & 0xff);
+  const std::string tip = Base64Encode(ReplayBytes(emu_->bus().Tip("/event/Order_Event__e")));
   EXPECT_TRUE(WaitUntil([&] {
     auto v = store_.Snapshot();
-    return v.count(Key("/event/Order_Event__e")) &&
-           v.at(Key("/event/Order_Event__e")) == Base64Encode(tip_bytes);
+    return v.count(Key("/event/Order_Event__e")) && v.at(Key("/event/Order_Event__e")) == tip;
   }));
 }
 
@@ -272,10 +274,7 @@ TEST_F(PubSubSourceTest, KeepaliveLatestReplayIdIsCommittedWithoutAnEntry) {
   ASSERT_TRUE(WaitUntil([&] { return store_.Snapshot().count(Key(topic)) == 1; }));
   EXPECT_EQ(sink_.delivered_count(), 0u);
   EXPECT_GE(source_->counters(0).keepalives.load(), 1u);
-  auto tip = emu_->bus().Tip(topic);
-  std::string tip_bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) tip_bytes[7 - i] = static_cast<char>((tip >> (8 * i)) & 0xff);
-  EXPECT_EQ(store_.Snapshot().at(Key(topic)), Base64Encode(tip_bytes));
+  EXPECT_EQ(store_.Snapshot().at(Key(topic)), Base64Encode(ReplayBytes(emu_->bus().Tip(topic))));
 }
 
 TEST_F(PubSubSourceTest, WatchdogReconnectsASilentStream) {
@@ -288,6 +287,157 @@ TEST_F(PubSubSourceTest, WatchdogReconnectsASilentStream) {
   ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).watchdog_cancels.load() >= 1; }));
   emu_->pubsub().StallStreams(topic, false);
   ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+}
+
+// --- ManagedSubscribe -------------------------------------------------------
+
+class ManagedSubscribeTest : public PubSubSourceTest {
+ protected:
+  static constexpr const char* kTopic = "/data/AccountChangeEvent";
+  static constexpr const char* kSub = "Forcepipe_Account_Early";
+
+  void SetUp() override {
+    PubSubSourceTest::SetUp();
+    emulator::ManagedSubscription m;
+    m.developer_name = kSub;
+    m.topic = kTopic;
+    m.default_earliest = true;
+    ASSERT_TRUE(emu_->pubsub().AddManagedSubscription(m).ok());
+    sink_.SetHook([this](const Batch&) -> std::optional<PushOutcome> {
+      if (sink_down_) return PushOutcome::Retryable("sink down (test)");
+      return std::nullopt;
+    });
+  }
+  PubSubSourceOptions ManagedOptions(std::string sub = kSub) {
+    auto o = SourceOptions({});
+    o.topics = {kTopic};
+    o.managed[kTopic] = std::move(sub);
+    return o;
+  }
+  // The position Salesforce holds for the subscription, or 0.
+  uint64_t ServerCommitted(const std::string& name = kSub) {
+    for (const auto& m : emu_->pubsub().ManagedSubscriptions()) {
+      if (m.developer_name == name) return m.committed.value_or(0);
+    }
+    return 0;
+  }
+  uint64_t NthReplayId(size_t n) {  // 1-based, in the ledger's order
+    auto ledger = emu_->bus().Ledger(kTopic);
+    return ledger.at(n - 1).replay_id;
+  }
+
+  std::atomic<bool> sink_down_{false};
+};
+
+TEST_F(ManagedSubscribeTest, CommitsToSalesforceOnlyWhatTheSinkHas) {
+  StartEngine(ManagedOptions());
+  Emit(kTopic, 50);
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+  const uint64_t first_tip = emu_->bus().Tip(kTopic);
+  ASSERT_TRUE(WaitUntil([&] { return ServerCommitted() == first_tip; }));
+
+  sink_down_ = true;
+  const size_t pushes_before = sink_.pushes();
+  Emit(kTopic, 20);
+  // The source has read all 20 and the sink has refused them at least twice.
+  ASSERT_TRUE(WaitUntil([&] {
+    return source_->counters(0).events.load() == 70 && sink_.pushes() >= pushes_before + 2;
+  }));
+  EXPECT_EQ(ServerCommitted(), first_tip) << "committed upstream before the sink had the events";
+  EXPECT_EQ(store_.Snapshot().at(Key(kTopic)), Base64Encode(ReplayBytes(first_tip)));
+
+  sink_down_ = false;
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+  const uint64_t tip = emu_->bus().Tip(kTopic);
+  EXPECT_TRUE(WaitUntil([&] { return ServerCommitted() == tip; }));
+  EXPECT_EQ(sink_.delivered_count(), 70u);
+  EXPECT_GE(source_->counters(0).managed_commits.load(), 2u);
+}
+
+TEST_F(ManagedSubscribeTest, ReconnectSkipsWhatIsAlreadyInTheLaneAndLosesNothing) {
+  StartEngine(ManagedOptions());
+  Emit(kTopic, 30);
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+  ASSERT_TRUE(WaitUntil([&] { return ServerCommitted() == emu_->bus().Tip(kTopic); }));
+
+  sink_down_ = true;
+  Emit(kTopic, 25);
+  ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).events.load() == 55; }));
+  // The server resends the 25 it was never told were committed.
+  ASSERT_TRUE(WaitUntil([&] { return emu_->pubsub().ResetStreams("") > 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).managed_duplicates_skipped == 25; }))
+      << source_->counters(0).managed_duplicates_skipped;
+  Emit(kTopic, 5);
+  sink_down_ = false;
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }))
+      << DeliveredIds().size() << " of " << LedgerIds().size();
+  EXPECT_EQ(sink_.delivered_count(), 60u) << "an event reached the sink twice";
+  EXPECT_GE(source_->counters(0).reconnects.load(), 1u);
+  EXPECT_TRUE(WaitUntil([&] { return ServerCommitted() == emu_->bus().Tip(kTopic); }));
+}
+
+TEST_F(ManagedSubscribeTest, OurCheckpointIsTheSourceOfTruthAtStart) {
+  Emit(kTopic, 40);
+  StartEngine(ManagedOptions());
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+  ASSERT_TRUE(WaitUntil([&] { return ServerCommitted() == emu_->bus().Tip(kTopic); }));
+  StopEngine();
+
+  // Our store says only the first 20 are safe (e.g. restored from a backup);
+  // Salesforce says 40. Ours wins: events 21..40 come again, then the new ones.
+  CommitRequest r;
+  r.set[Key(kTopic)] = Base64Encode(ReplayBytes(NthReplayId(20)));
+  ASSERT_TRUE(store_.Commit(r).ok());
+  Emit(kTopic, 10);
+  const size_t first_run = sink_.delivered_count();
+  StartEngine(ManagedOptions());
+  auto ledger = emu_->bus().Ledger(kTopic);
+  std::vector<std::string> expected;
+  for (size_t i = 20; i < ledger.size(); ++i) expected.push_back(ledger[i].event_id);
+  ASSERT_TRUE(WaitUntil([&] { return ServerCommitted() == emu_->bus().Tip(kTopic); }));
+  auto delivered = sink_.delivered();
+  std::vector<std::string> got;
+  for (size_t i = first_run; i < delivered.size(); ++i)
+    got.push_back(std::string(delivered[i].Metadata(meta::kEventId)));
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(ManagedSubscribeTest, WithoutACheckpointTheSubscriptionsOwnPositionIsUsed) {
+  Emit(kTopic, 15);
+  StartEngine(ManagedOptions());
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+  StopEngine();
+  // A second subscription on which Salesforce already holds position 10, and
+  // nothing in our store: Salesforce's position is used.
+  emulator::ManagedSubscription m;
+  m.developer_name = "Forcepipe_Account_Second";
+  m.topic = kTopic;
+  m.default_earliest = true;
+  m.committed = NthReplayId(10);
+  ASSERT_TRUE(emu_->pubsub().AddManagedSubscription(m).ok());
+  CommitRequest forget;
+  forget.erase.push_back(Key(kTopic));
+  ASSERT_TRUE(store_.Commit(forget).ok());
+  const size_t first_run = sink_.delivered_count();
+  StartEngine(ManagedOptions("Forcepipe_Account_Second"));
+  auto ledger = emu_->bus().Ledger(kTopic);
+  std::vector<std::string> expected, got;
+  for (size_t i = 10; i < ledger.size(); ++i) expected.push_back(ledger[i].event_id);
+  ASSERT_TRUE(WaitUntil(
+      [&] { return ServerCommitted("Forcepipe_Account_Second") == emu_->bus().Tip(kTopic); }));
+  auto delivered = sink_.delivered();
+  for (size_t i = first_run; i < delivered.size(); ++i)
+    got.push_back(std::string(delivered[i].Metadata(meta::kEventId)));
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(ManagedSubscribeTest, UnknownSubscriptionFailsTheSourceWithItsName) {
+  StartEngine(ManagedOptions("No_Such_Subscription"));
+  runner_.join();
+  EXPECT_EQ(run_status_.code(), StatusCode::kNotFound) << run_status_.ToString();
+  EXPECT_NE(run_status_.message().find("No_Such_Subscription"), std::string::npos)
+      << run_status_.ToString();
+  engine_.reset();
 }
 
 }  // namespace
