@@ -93,12 +93,37 @@ size_t Utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
   return 0;
 }
 
+// True when any of the 8 bytes in `w` is < 0x20, '"', '\\' or >= 0x80 (the
+// bytes AppendJsonUtf8 cannot copy as they are). Classic SWAR tests: a byte
+// below k borrows in (x - k) with its top bit clear in x.
+inline bool NeedsEscapeWord(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t t = (w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | w;
+  return (t & kHigh) != 0;
+}
+
+// Length of the leading run of bytes that need no escaping.
+inline size_t PlainRun(const unsigned char* p, const unsigned char* end) {
+  const unsigned char* s = p;
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (NeedsEscapeWord(w)) break;
+    p += 8;
+  }
+  while (p < end && kEscape.cls[*p] == 0) ++p;
+  return static_cast<size_t>(p - s);
+}
+
 void AppendJsonUtf8(const unsigned char* p, size_t n, std::string* out) {
   const unsigned char* end = p + n;
   out->push_back('"');
   while (p < end) {
     const unsigned char* run = p;
-    while (p < end && kEscape.cls[*p] == 0) ++p;
+    p += PlainRun(p, end);
     if (p > run) out->append(reinterpret_cast<const char*>(run), p - run);
     if (p == end) break;
     if (kEscape.cls[*p] == 1) {
@@ -655,9 +680,11 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(std::shared_ptr<const Schema> s
 
 Status Decoder::DecodeToJson(std::string_view payload, std::string* out) const {
   out->clear();
+  out->reserve(json_size_hint_.load(std::memory_order_relaxed));
   DecodeRun run{*this, reinterpret_cast<const unsigned char*>(payload.data()),
                 reinterpret_cast<const unsigned char*>(payload.data()) + payload.size()};
   FP_RETURN_IF_ERROR(run.ToJson(0, out));
+  json_size_hint_.store(out->size() + 16, std::memory_order_relaxed);
   return run.CheckEnd();
 }
 

@@ -16,6 +16,7 @@
 // Thread safety: a Decoder is immutable after Create(); its const methods may run
 // concurrently from many threads.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -76,7 +77,10 @@ class Decoder {
   std::vector<Text> keys_;       // parallel to links_: `"name":` or `,"name":` for records
   std::vector<Text> null_keys_;  // parallel to links_: `"name":null` (record fields only)
   std::vector<Text> symbols_;    // enum symbols as JSON strings
-  std::string text_;             // storage for keys_ and symbols_
+  // Size of the last JSON output: reserved up front, so a fresh string is
+  // not regrown several times per event. Relaxed: only a hint.
+  mutable std::atomic<size_t> json_size_hint_{0};
+  std::string text_;  // storage for keys_ and symbols_
 };
 
 }  // namespace forcepipe::avro

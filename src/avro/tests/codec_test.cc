@@ -8,6 +8,7 @@
 #include <limits>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "avro/decoder.h"
@@ -274,6 +275,47 @@ TEST(Decoder, JsonEscapesAndUnwrapsUnions) {
       "{\"s\":\"a\\\"\\\\\\n\\u0001\x7f\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz\","
       "\"b\":\"\\u0000\xc3\xbf\\\"\",\"l\":9223372036854775807,\"u\":-9007199254740993,"
       "\"n\":null,\"e\":\"UPDATE\",\"m\":{\"k\\t\":-5},\"f\":0.1,\"d\":\"NaN\"}");
+}
+
+// Strings whose characters needing escapes (or multi-byte UTF-8) sit at every
+// offset relative to the 8-byte words the fast scan reads: the JSON must parse
+// back to exactly the original text.
+TEST(Decoder, JsonStringsRoundTripAtEveryWordOffset) {
+  auto s = MustParse(R"({"type":"record","name":"R","fields":[{"name":"s","type":"string"}]})");
+  auto d = MustDecoder(s);
+  const std::vector<std::string> specials = {
+      "\"",   "\\",       "\n",           std::string("\x00", 1), "\x1f",
+      "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",     " ",
+      "~"};
+  std::mt19937_64 rng(42);
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string text;
+    size_t len = rng() % 70;
+    while (text.size() < len) {
+      if (rng() % 6 == 0) {
+        text += specials[rng() % specials.size()];
+      } else {
+        text.push_back(static_cast<char>(0x20 + rng() % 95));
+      }
+    }
+    std::string bytes, json;
+    ASSERT_TRUE(Encode(*s, Value::Record({Value::String(text)}), &bytes).ok());
+    ASSERT_TRUE(d->DecodeToJson(bytes, &json).ok());
+    auto parsed = Json::parse(json, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << json;
+    ASSERT_EQ(parsed["s"].get<std::string>(), text) << json;
+  }
+  // Invalid UTF-8 after a run of plain words still becomes U+FFFD.
+  std::string bytes, json;
+  ASSERT_TRUE(Encode(*s,
+                     Value::Record({Value::String("0123456789abcdef\xff"
+                                                  "0123456\xc3")}),
+                     &bytes)
+                  .ok());
+  ASSERT_TRUE(d->DecodeToJson(bytes, &json).ok());
+  EXPECT_EQ(json,
+            "{\"s\":\"0123456789abcdef\xef\xbf\xbd"
+            "0123456\xef\xbf\xbd\"}");
 }
 
 TEST(Decoder, RejectsEveryTruncationAndTrailingBytes) {
