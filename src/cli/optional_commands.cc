@@ -208,6 +208,7 @@ int RunOptionalCommands(CLI::App& app, const Options& o) {
     });
     Status st = pubsub::RunTail(std::move(c).value(), t, stdout, &g_tail_stop);
     g_tail_stop = true;
+    pthread_kill(watcher.native_handle(), SIGTERM);  // wake it now, not at its next timeout
     watcher.join();
     if (!st.ok()) {
       Fail("tail", st);

@@ -118,10 +118,7 @@ Status EventMapper::Map(const eventbus::v1::ConsumerEvent& ce, const CompiledSch
   const std::string& payload = ev.payload();
   *out = Entry();
   FP_RETURN_IF_ERROR(schema.decoder->DecodeToJson(payload, &out->line));
-  if (line_only_ && !schema.cdc) {
-    out->checkpoint = {checkpoint_key_, Base64Encode(ce.replay_id())};
-    return Status::Ok();
-  }
+  if (line_only_ && !schema.cdc) return Status::Ok();  // tail: the line is all it prints
   FP_RETURN_IF_ERROR(schema.decoder->DecodeInto(payload, &scratch_));
 
   const std::string& type_name = schema.schema->name();

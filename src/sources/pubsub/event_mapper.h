@@ -40,8 +40,10 @@ class EventMapper {
 
   const std::string& checkpoint_key() const { return checkpoint_key_; }
 
-  // Only the line and the checkpoint are needed (`forcepipe tail`): events
-  // that are not change events are decoded once, straight to JSON.
+  // Only the line is needed (`forcepipe tail`): events that are not change
+  // events are decoded once, straight to JSON, with no labels, metadata or
+  // checkpoint (change events still get everything: their bitmaps are
+  // expanded in the line).
   void set_line_only(bool v) { line_only_ = v; }
 
  private:

@@ -41,7 +41,11 @@ struct PubSubSource::Stream {
   std::unique_ptr<EventMapper> mapper;
   std::mutex mu;
   grpc::ClientContext* active = nullptr;  // GUARDED_BY(mu)
-  std::atomic<int64_t> last_activity_ns{0};
+  // Bumped on every message and every event handed over; the watchdog
+  // notices when it stops moving (so the hot path never reads a clock).
+  std::atomic<uint64_t> activity{0};
+  uint64_t watchdog_seen = 0;     // watchdog thread only
+  int64_t watchdog_since_ns = 0;  // watchdog thread only: when `activity` last moved
   std::atomic<bool> in_emit{false};
 
   // ManagedSubscribe only.
@@ -59,6 +63,13 @@ struct PubSubSource::Stream {
 };
 
 namespace {
+
+// The per-event counters and activity marks have one writer (the stream
+// thread) and are only read for metrics and by the watchdog: relaxed
+// operations keep the hot path free of fences.
+inline void Bump(std::atomic<uint64_t>& a) {
+  a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 template <typename Req>
 void NameSubscription(const std::string& managed, Req* req) {
@@ -128,15 +139,21 @@ void PubSubSource::WatchdogLoop(SourceContext& ctx) {
     ctx.WaitFor(std::chrono::milliseconds(500));
     int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
     for (auto& s : streams_) {
-      if (s->in_emit) continue;  // blocked on backpressure, not silent
+      const uint64_t seen = s->activity.load(std::memory_order_relaxed);
+      // Moving, or blocked on backpressure: not silent.
+      if (seen != s->watchdog_seen || s->in_emit.load(std::memory_order_relaxed)) {
+        s->watchdog_seen = seen;
+        s->watchdog_since_ns = now;
+        continue;
+      }
       std::lock_guard<std::mutex> l(s->mu);
-      if (s->active && now - s->last_activity_ns.load() > limit) {
+      if (s->active && now - s->watchdog_since_ns > limit) {
         log::Get("source.pubsub")
             ->warn("{}: no message for {}s; cancelling the stream to reconnect", s->topic,
                    std::chrono::duration_cast<std::chrono::seconds>(options_.watchdog).count());
         counters_[s->index]->watchdog_cancels++;
         s->active->TryCancel();
-        s->last_activity_ns = now;  // one cancel per silence
+        s->watchdog_since_ns = now;  // one cancel per silence
       }
     }
   }
@@ -211,7 +228,7 @@ Status PubSubSource::SeekManaged(Stream& s, const salesforce::AccessToken& token
     std::lock_guard<std::mutex> l(s.mu);
     if (stopping_) return Status::Cancelled("stopping");
     s.active = &gctx;
-    s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    Bump(s.activity);
   }
   auto stream = client_->stub().ManagedSubscribe(&gctx);
   eventbus::v1::ManagedFetchRequest req;
@@ -416,7 +433,7 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     std::lock_guard<std::mutex> l(s.mu);
     if (stopping_) return Status::Cancelled("stopping");
     s.active = &gctx;
-    s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    Bump(s.activity);
   }
   const int n = std::clamp(options_.batch_size, 1, 100);
   Req first;
@@ -459,10 +476,11 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
   int64_t outstanding = n;
   c.credits_outstanding = outstanding;
   bool healthy_reported = false;
+  Result<std::shared_ptr<const CompiledSchema>> last_schema = Status::NotFound("no schema yet");
   bool ok = write(first);
   Resp resp;
   while (ok && stream->Read(&resp)) {
-    s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    Bump(s.activity);
     if (!healthy_reported) {
       ctx.SetHealth("");
       healthy_reported = true;
@@ -496,13 +514,16 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     for (const auto& ce : resp.events()) {
       if constexpr (kManaged) {
         if (s.unacked_set.count(ce.replay_id())) {
-          c.managed_duplicates_skipped++;  // resent after a reconnect; already in the lane
+          Bump(c.managed_duplicates_skipped);  // resent after a reconnect; already in the lane
           continue;
         }
       }
       Entry e;
-      std::string replay_b64 = Base64Encode(ce.replay_id());
-      auto schema = client_->Schema(ce.event().schema_id());
+      // Consecutive events almost always share a schema: skip the cache lock.
+      if (!last_schema.ok() || (*last_schema)->id != ce.event().schema_id()) {
+        last_schema = client_->Schema(ce.event().schema_id());
+      }
+      const auto& schema = last_schema;
       Status mapped;
       if (!schema.ok()) {
         if (schema.status().code() == StatusCode::kUnavailable ||
@@ -522,6 +543,7 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
         mapped = s.mapper->Map(ce, **schema, &e);
       }
       if (!mapped.ok()) {
+        std::string replay_b64 = Base64Encode(ce.replay_id());
         c.dead_letters++;
         log::Get("source.pubsub")
             ->warn("{}: event at replay id {} cannot be decoded ({}); dead-lettered", s.topic,
@@ -532,15 +554,15 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
         e.checkpoint_only = true;
         e.checkpoint = {s.key, replay_b64};
       } else {
-        if (e.timestamp_ns == 0) e.timestamp_ns = ctx.clock().NowUnixNanos();
+        if (e.timestamp_ns == 0 && !options_.line_only) e.timestamp_ns = ctx.clock().NowUnixNanos();
         std::string_view ct = e.Metadata(meta::kChangeType);
-        if (ct.rfind("GAP_", 0) == 0) c.gap_events++;
-        c.events++;
+        if (ct.rfind("GAP_", 0) == 0) Bump(c.gap_events);
+        Bump(c.events);
       }
-      s.in_emit = true;
+      s.in_emit.store(true, std::memory_order_relaxed);
       bool accepted = ctx.Emit(std::move(e));
-      s.in_emit = false;
-      s.last_activity_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+      s.in_emit.store(false, std::memory_order_relaxed);
+      Bump(s.activity);
       if (!accepted) {
         ok = false;
         break;

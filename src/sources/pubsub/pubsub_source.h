@@ -70,7 +70,7 @@ struct PubSubSourceOptions {
   BackoffPolicy reconnect{std::chrono::seconds(1), std::chrono::seconds(60),
                           std::chrono::minutes(5)};
   std::string dead_letter_path;  // "" = data_dir/pubsub-dead-letters.jsonl set by the factory
-  bool line_only = false;        // entries need only line + checkpoint (tail)
+  bool line_only = false;        // entries need only the line (tail; see EventMapper)
   uint64_t seed = 1;
 };
 

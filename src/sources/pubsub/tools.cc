@@ -1,6 +1,8 @@
 #include "sources/pubsub/tools.h"
 
+#include <condition_variable>
 #include <istream>
+#include <mutex>
 #include <ostream>
 #include <thread>
 #include <vector>
@@ -23,19 +25,25 @@ class PrintContext final : public SourceContext {
   bool Emit(Entry e) override {
     if (stopping()) return false;
     if (e.checkpoint_only) return true;
-    e.line.push_back('\n');
-    std::fwrite(e.line.data(), 1, e.line.size(), out_);
+    fwrite_unlocked(e.line.data(), 1, e.line.size(), out_);  // only this thread writes out_
+    putc_unlocked('\n', out_);
     if (limit_ > 0 && ++count_ >= limit_) {
       std::fflush(out_);
+      std::lock_guard<std::mutex> l(mu_);
       done_ = true;
+      cv_.notify_all();
     }
     return true;
   }
   bool stopping() const override { return done_ || (stop_ && stop_->load()); }
   bool WaitFor(Duration d) override {
     auto end = std::chrono::steady_clock::now() + d;
+    std::unique_lock<std::mutex> l(mu_);
     while (!stopping() && std::chrono::steady_clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // tick to notice a stop
+      // Woken at once when the limit is reached; the external stop flag
+      // (a signal) is noticed within a tick.
+      cv_.wait_until(
+          l, std::min(end, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)));
     }
     return !stopping();
   }
@@ -52,6 +60,8 @@ class PrintContext final : public SourceContext {
   std::optional<std::string> from_;
   const std::atomic<bool>* stop_;
   int64_t count_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
   std::atomic<bool> done_{false};
 };
 
