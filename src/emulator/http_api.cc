@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "emulator/emulator.h"
+#include "emulator/sobjects.h"
 
 namespace forcepipe::emulator {
 
@@ -33,6 +34,14 @@ std::string UrlDecode(std::string_view s) {
   }
   return out;
 }
+
+// Salesforce REST error bodies ([{"message","errorCode"}]).
+constexpr char kRestInvalidSession[] =
+    R"([{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}])";
+constexpr char kRestNotFound[] =
+    R"([{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}])";
+// The org's daily API request allocation reported in Sforce-Limit-Info.
+constexpr uint64_t kDailyApiLimit = 100000;
 
 void Reply(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
@@ -259,6 +268,23 @@ void HttpApi::Routes() {
     }
     ReplyJson(res, 200, arr);
   });
+  // describeGlobal, any vNN.N, with or without the trailing slash. A path whose version
+  // segment is not vNN.N is 404 NOT_FOUND (checked before the token, as the resource does
+  // not exist); then the bearer token must be a live access token (401 INVALID_SESSION_ID).
+  s.Get(R"(/services/data/([^/]+)/sobjects/?)",
+        [this, emu](const httplib::Request& req, httplib::Response& res) {
+          const std::string version = req.matches[1];
+          if (!IsRestApiVersion(version)) {
+            return Reply(res, 404, kRestNotFound);
+          }
+          const std::string auth = req.get_header_value("Authorization");
+          const std::string token = auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : "";
+          if (!emu->tokens().CheckAccess(token)) return Reply(res, 401, kRestInvalidSession);
+          res.set_header("Sforce-Limit-Info",
+                         "api-usage=" + std::to_string(rest_calls_.fetch_add(1) + 1) + "/" +
+                             std::to_string(kDailyApiLimit));
+          Reply(res, 200, DescribeGlobalJson(SObjectsForTopics(emu->bus().TopicNames()), version));
+        });
 
   // --- Admin --------------------------------------------------------------------------
   s.set_pre_routing_handler([emu](const httplib::Request& req, httplib::Response& res) {

@@ -8,6 +8,7 @@
 //     GET  /services/oauth2/userinfo   Authorization: Bearer <access token>
 //     POST /services/oauth2/revoke     token=<access or refresh token>
 //     GET  /services/data              API versions (no auth)
+//     GET  /services/data/vNN.N/sobjects[/]  describeGlobal (Bearer; see sobjects.h)
 //   Admin (Authorization: Bearer <admin token>; loopback clients only) — see README.md
 //     GET  /admin/topics, /admin/streams, /admin/ledger[?topic=], /admin/managed-subscriptions
 //     POST /admin/publish, /admin/generator/{pause,resume,rate}, /admin/tokens,
@@ -17,6 +18,8 @@
 // Threads: one listener thread plus cpp-httplib's worker pool.
 // Lifecycle: Start() binds and serves; Stop() stops and joins. Secrets are never logged.
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +53,7 @@ class HttpApi {
   Emulator* emu_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<uint64_t> rest_calls_{0};  // authenticated REST calls (Sforce-Limit-Info)
 };
 
 // Parses an application/x-www-form-urlencoded body (also a query string).
