@@ -1,13 +1,17 @@
 #include "sources/pubsub/pubsub_source.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <unordered_set>
 
 #include "core/log.h"
 #include "salesforce/auth/auth_config.h"
+#include "salesforce/rest/rest_client.h"
 #include "sources/pubsub/event_mapper.h"
 
 namespace forcepipe::pubsub {
@@ -88,15 +92,86 @@ PubSubSource::PubSubSource(PubSubSourceOptions options,
                            std::unique_ptr<salesforce::TokenProvider> tokens)
     : options_(std::move(options)), tokens_(std::move(tokens)) {
   client_ = std::make_unique<PubSubClient>(options_.client, tokens_.get());
-  for (size_t i = 0; i < options_.topics.size(); ++i) {
-    counters_.push_back(std::make_unique<Counters>());
-    auto s = std::make_unique<Stream>();
-    s->index = i;
-    s->topic = options_.topics[i];
-    s->preset = options_.initial_preset;
-    if (auto it = options_.managed.find(s->topic); it != options_.managed.end())
-      s->managed = it->second;
-    streams_.push_back(std::move(s));
+  for (const auto& t : options_.topics) {
+    if (IsTopicPattern(t)) {
+      patterns_.push_back(t);
+    } else {
+      AddStreamLocked(t);
+    }
+  }
+}
+
+void PubSubSource::AddStreamLocked(const std::string& topic) {
+  counters_.push_back(std::make_unique<Counters>());
+  auto s = std::make_unique<Stream>();
+  s->index = streams_.size();
+  s->topic = topic;
+  s->preset = options_.initial_preset;
+  if (auto it = options_.managed.find(s->topic); it != options_.managed.end())
+    s->managed = it->second;
+  streams_.push_back(std::move(s));
+}
+
+bool IsTopicPattern(std::string_view topic) {
+  return topic.find_first_of("*?[") != std::string_view::npos;
+}
+
+std::vector<std::string> MatchTopicPattern(const std::string& pattern,
+                                           const std::vector<std::string>& sobject_names) {
+  std::vector<std::string> out;
+  for (const auto& name : sobject_names) {
+    auto ends_with = [&](std::string_view suffix) {
+      return name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    // Only event types have Pub/Sub channels under /event/.
+    if (!ends_with("EventStream") && !ends_with("__e")) continue;
+    std::string topic = "/event/" + name;
+    if (fnmatch(pattern.c_str(), topic.c_str(), 0) == 0) out.push_back(std::move(topic));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Status PubSubSource::ResolvePatterns(SourceContext& ctx) {
+  if (patterns_.empty()) return Status::Ok();
+  auto log = log::Get("source.pubsub");
+  Backoff backoff(options_.reconnect, options_.seed * 7919);
+  for (int attempt = 0;; ++attempt) {
+    auto sobjects = salesforce::DescribeGlobal(options_.rest, *tokens_);
+    if (sobjects.ok()) {
+      std::vector<std::string> names;
+      for (const auto& o : *sobjects) names.push_back(o.name);
+      std::lock_guard<std::mutex> l(streams_mu_);
+      std::set<std::string> have;
+      for (const auto& st : streams_) have.insert(st->topic);
+      for (const auto& p : patterns_) {
+        auto matched = MatchTopicPattern(p, names);
+        if (matched.empty()) log->warn("{}: no event type of the org matches; ignored", p);
+        for (const auto& t : matched) {
+          if (have.insert(t).second) AddStreamLocked(t);
+        }
+        log->info("{}: discovered {} topic(s) via describeGlobal", p, matched.size());
+      }
+      if (streams_.empty()) {
+        return Status::NotFound("no topic to subscribe to: no event type of the org matches " +
+                                options_.topics.front());
+      }
+      return Status::Ok();
+    }
+    const StatusCode code = sobjects.status().code();
+    if (code != StatusCode::kUnavailable && code != StatusCode::kResourceExhausted &&
+        code != StatusCode::kUnauthenticated) {
+      return sobjects.status().WithContext("discovering topics for " + patterns_.front());
+    }
+    Duration d = backoff.Next(attempt);
+    log->warn("discovering topics for {}: {}; retrying in {}ms", patterns_.front(),
+              sobjects.status().message(),
+              std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    ctx.SetHealth("topic discovery failing for " + options_.name + ": " +
+                  sobjects.status().message());
+    if (!ctx.WaitFor(d) || stopping_) return Status::Cancelled("stopping");
   }
 }
 
@@ -108,6 +183,7 @@ void PubSubSource::Stop() {
     std::lock_guard<std::mutex> l(commit_mu_);
     commit_cv_.notify_all();
   }
+  std::lock_guard<std::mutex> g(streams_mu_);
   for (auto& s : streams_) {
     std::lock_guard<std::mutex> l(s->mu);
     if (s->active) s->active->TryCancel();
@@ -116,6 +192,9 @@ void PubSubSource::Stop() {
 
 Status PubSubSource::Run(SourceContext& ctx) {
   FP_RETURN_IF_ERROR(client_->Connect());
+  Status resolved = ResolvePatterns(ctx);
+  if (!resolved.ok()) return stopping_ || ctx.stopping() ? Status::Ok() : resolved;
+  // From here on the set of streams is fixed.
   std::vector<std::thread> threads;
   for (size_t i = 0; i < streams_.size(); ++i) threads.emplace_back([&, i] { RunStream(i, ctx); });
   std::thread watchdog([&] { WatchdogLoop(ctx); });
@@ -161,6 +240,7 @@ void PubSubSource::WatchdogLoop(SourceContext& ctx) {
 
 void PubSubSource::OnCommitted(const CheckpointMap& committed) {
   if (options_.managed.empty()) return;
+  std::lock_guard<std::mutex> g(streams_mu_);
   std::lock_guard<std::mutex> l(commit_mu_);
   bool any = false;
   for (auto& s : streams_) {
@@ -477,16 +557,11 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
   c.credits_outstanding = outstanding;
   bool healthy_reported = false;
   Result<std::shared_ptr<const CompiledSchema>> last_schema = Status::NotFound("no schema yet");
-  bool ok = write(first);
-  Resp resp;
-  while (ok && stream->Read(&resp)) {
-    Bump(s.activity);
-    if (!healthy_reported) {
-      ctx.SetHealth("");
-      healthy_reported = true;
-    }
-    *delivered = true;
-    outstanding = resp.pending_num_requested();
+
+  // Handles one response in order: commit answers, events, keepalive.
+  // Returns false to end the stream (`*why` says why: stopping, or a
+  // transient schema fetch failure to resubscribe from the last position).
+  auto process = [&](const Resp& resp, Status* why) -> bool {
     bool commit_answer = false;
     if constexpr (kManaged) {
       if (resp.has_commit_response()) {
@@ -528,15 +603,8 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
       if (!schema.ok()) {
         if (schema.status().code() == StatusCode::kUnavailable ||
             schema.status().code() == StatusCode::kUnauthenticated) {
-          gctx.TryCancel();  // transient: resubscribe from the last position; nothing skipped
-          if constexpr (kManaged) {
-            std::lock_guard<std::mutex> w(s.write_mu);
-            s.managed_stream = nullptr;
-          }
-          stream->Finish();
-          std::lock_guard<std::mutex> l(s.mu);
-          s.active = nullptr;
-          return schema.status();
+          *why = schema.status();  // resubscribe from the last position; nothing skipped
+          return false;
         }
         mapped = schema.status();
       } else {
@@ -563,24 +631,82 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
       bool accepted = ctx.Emit(std::move(e));
       s.in_emit.store(false, std::memory_order_relaxed);
       Bump(s.activity);
-      if (!accepted) {
-        ok = false;
-        break;
-      }
+      if (!accepted) return false;
       s.position = ce.replay_id();
       remember(ce.replay_id());
     }
-    if (!ok) break;
     if (!commit_answer && resp.events_size() == 0 && !resp.latest_replay_id().empty() &&
         (!s.position || *s.position != resp.latest_replay_id())) {
       c.keepalives++;
       Entry cp;
       cp.checkpoint_only = true;
       cp.checkpoint = {s.key, Base64Encode(resp.latest_replay_id())};
-      if (!ctx.Emit(std::move(cp))) break;
+      if (!ctx.Emit(std::move(cp))) return false;
       s.position = resp.latest_replay_id();
       remember(resp.latest_replay_id());
     }
+    return true;
+  };
+
+  // This thread reads and keeps credits flowing; a decoder thread maps and
+  // emits, so reading the next response overlaps decoding this one. The
+  // hand-off holds at most kPipelineDepth responses: when the lane blocks the
+  // decoder, the reader stops reading and requesting (backpressure holds).
+  constexpr size_t kPipelineDepth = 2;
+  std::mutex pipe_mu;
+  std::condition_variable pipe_cv;
+  std::deque<std::unique_ptr<Resp>> full, spare;  // GUARDED_BY(pipe_mu)
+  bool input_done = false, decoder_done = false;  // GUARDED_BY(pipe_mu)
+  Status decoder_why;                             // set before decoder_done
+  bool stopped_early = false;  // the decoder ended the stream; set before decoder_done
+  std::thread decoder([&] {
+    std::unique_lock<std::mutex> l(pipe_mu);
+    while (true) {
+      pipe_cv.wait(l, [&] { return !full.empty() || input_done; });
+      if (full.empty()) break;  // input done and drained
+      std::unique_ptr<Resp> r = std::move(full.front());
+      full.pop_front();
+      pipe_cv.notify_all();
+      l.unlock();
+      Status why;
+      bool go_on = process(*r, &why);
+      r->Clear();
+      l.lock();
+      spare.push_back(std::move(r));
+      if (!go_on) {
+        decoder_why = why;
+        stopped_early = true;
+        break;
+      }
+    }
+    decoder_done = true;
+    pipe_cv.notify_all();
+    l.unlock();
+    if (stopped_early) gctx.TryCancel();  // unblocks the reader's Read
+  });
+
+  bool ok = write(first);
+  auto resp = std::make_unique<Resp>();
+  while (ok && stream->Read(resp.get())) {
+    Bump(s.activity);
+    if (!healthy_reported) {
+      ctx.SetHealth("");
+      healthy_reported = true;
+    }
+    *delivered = true;
+    outstanding = resp->pending_num_requested();
+    {
+      std::unique_lock<std::mutex> l(pipe_mu);
+      pipe_cv.wait(l, [&] { return full.size() < kPipelineDepth || decoder_done; });
+      if (decoder_done) break;
+      full.push_back(std::move(resp));
+      pipe_cv.notify_all();
+      if (!spare.empty()) {
+        resp = std::move(spare.front());
+        spare.pop_front();
+      }
+    }
+    if (!resp) resp = std::make_unique<Resp>();
     if (outstanding <= n / 2) {
       Req more;
       more.set_num_requested(static_cast<int>(n - outstanding));
@@ -589,7 +715,13 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     }
     c.credits_outstanding = outstanding;
   }
-  if (!ok || stopping_ || ctx.stopping()) gctx.TryCancel();
+  {
+    std::lock_guard<std::mutex> l(pipe_mu);
+    input_done = true;
+    pipe_cv.notify_all();
+  }
+  decoder.join();  // everything read is handed over before the stream ends
+  if (!ok || stopped_early || stopping_ || ctx.stopping()) gctx.TryCancel();
   if constexpr (kManaged) {
     std::lock_guard<std::mutex> w(s.write_mu);
     s.managed_stream = nullptr;
@@ -600,11 +732,20 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     s.active = nullptr;
   }
   c.credits_outstanding = 0;
+  if (!decoder_why.ok()) return decoder_why;
   return FromGrpc(st, gctx, (kManaged ? "ManagedSubscribe " + s.managed : "Subscribe " + s.topic));
+}
+
+std::vector<std::string> PubSubSource::topics() const {
+  std::lock_guard<std::mutex> g(streams_mu_);
+  std::vector<std::string> out;
+  for (const auto& st : streams_) out.push_back(st->topic);
+  return out;
 }
 
 std::vector<MetricSample> PubSubSource::Metrics() const {
   std::vector<MetricSample> out;
+  std::lock_guard<std::mutex> g(streams_mu_);
   for (size_t i = 0; i < streams_.size(); ++i) {
     const Counters& c = *counters_[i];
     std::vector<Label> l = {{"topic", streams_[i]->topic}};
@@ -665,7 +806,8 @@ const config::OptionTable kOptions = {
      .description = "PEM roots for TLS; default: system roots"},
     {.key = "topics",
      .type = OptionType::kStringList,
-     .description = "topics, e.g. /data/AccountChangeEvent (Subscribe)",
+     .description = "topics, e.g. /data/AccountChangeEvent (Subscribe); /event/*EventStream "
+                    "discovers every Real-Time Event Monitoring stream via describeGlobal",
      .example = "[/data/AccountChangeEvent, /event/LoginEventStream]"},
     {.key = "managed_subscriptions",
      .type = OptionType::kStringMap,
@@ -673,6 +815,10 @@ const config::OptionTable kOptions = {
          "topics read through ManagedSubscribe: topic -> subscription developer name or id "
          "(positions are committed to Salesforce once the sink has the events)",
      .example = "{/data/ContactChangeEvent: Managed_ContactChangeEvent}"},
+    {.key = "api_version",
+     .type = OptionType::kString,
+     .default_value = "v62.0",
+     .description = "REST API version for describeGlobal (topic patterns)"},
     {.key = "org",
      .type = OptionType::kString,
      .description = "a friendly org name, added as label `org`"},
@@ -744,6 +890,11 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
           n.PathOf("topics") + ": \"" + t +
           "\" is not a topic like /data/AccountChangeEvent or /event/Name__e");
     }
+    if (IsTopicPattern(t) && t.rfind("/event/", 0) != 0) {
+      return Status::InvalidArgument(
+          n.PathOf("topics") + ": \"" + t +
+          "\": only /event/ topics can be discovered (e.g. /event/*EventStream)");
+    }
     if (o.managed.count(t)) {
       return Status::InvalidArgument(n.PathOf("topics") + ": \"" + t +
                                      "\" is also under managed_subscriptions; list it once");
@@ -754,6 +905,10 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
       return Status::InvalidArgument(
           n.PathOf("managed_subscriptions") + ": \"" + t +
           "\" is not a topic like /data/AccountChangeEvent or /event/Name__e");
+    }
+    if (IsTopicPattern(t)) {
+      return Status::InvalidArgument(n.PathOf("managed_subscriptions") + ": \"" + t +
+                                     "\": a managed subscription names one topic, not a pattern");
     }
     if (sub.empty()) {
       return Status::InvalidArgument(n.PathOf("managed_subscriptions") + "." + t +
@@ -766,6 +921,14 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
                                    ": expected at least one topic (or managed_subscriptions)");
   }
   o.org_name = n.GetString("org");
+  o.rest.api_version = n.GetString("api_version");
+  if (n.Has("auth")) {
+    config::Node auth = n.GetSection("auth");
+    o.rest.ca_file = auth.GetString("ca_file");
+    if (auth.Has("insecure_skip_verify"))
+      o.rest.insecure_skip_verify = auth.GetBool("insecure_skip_verify");
+  }
+  o.rest.timeout = std::chrono::seconds(15);
   o.client.endpoint = n.GetString("endpoint");
   o.client.plaintext = n.GetBool("plaintext");
   o.client.ca_file = n.GetString("ca_file");

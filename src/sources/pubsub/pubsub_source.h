@@ -49,6 +49,7 @@
 #include "core/source.h"
 #include "pipeline/backoff.h"
 #include "salesforce/auth/token_provider.h"
+#include "salesforce/rest/rest_client.h"
 #include "sources/pubsub/pubsub_client.h"
 
 namespace forcepipe::pubsub {
@@ -57,7 +58,11 @@ enum class Preset { kLatest, kEarliest };
 
 struct PubSubSourceOptions {
   std::string name = "pubsub";
+  // Topics; an entry with a glob (e.g. /event/*EventStream) is expanded at
+  // start from describeGlobal: every event type (name ending in EventStream or
+  // __e) whose /event/<name> matches.
   std::vector<std::string> topics;
+  salesforce::RestTarget rest;  // for describeGlobal (instance URL from the token)
   // topic -> ManagedSubscribe developer name or subscription id (18 chars,
   // starting with "0"); such topics use ManagedSubscribe instead of Subscribe.
   std::map<std::string, std::string> managed;
@@ -103,7 +108,13 @@ class PubSubSource final : public Source {
     std::atomic<uint64_t> managed_commit_failures{0};  // answered with an error
     std::atomic<uint64_t> managed_duplicates_skipped{0};
   };
-  const Counters& counters(size_t topic) const { return *counters_[topic]; }
+  // REQUIRES: `topic` < the number of streams (patterns are expanded in Run).
+  const Counters& counters(size_t topic) const {
+    std::lock_guard<std::mutex> g(streams_mu_);
+    return *counters_[topic];
+  }
+  // The topics subscribed to (patterns expanded once Run has resolved them).
+  std::vector<std::string> topics() const;
 
  private:
   struct Stream;
@@ -118,6 +129,9 @@ class PubSubSource final : public Source {
                      const std::string& replay_b64);
   void CommitterLoop();
   void WatchdogLoop(SourceContext& ctx);
+  // Expands `patterns_` via describeGlobal (retrying while transient).
+  Status ResolvePatterns(SourceContext& ctx);
+  void AddStreamLocked(const std::string& topic);  // REQUIRES: streams_mu_ or constructor
   void DeadLetter(const std::string& topic, const std::string& replay_b64,
                   const std::string& schema_id, const std::string& reason,
                   const std::string& payload);
@@ -125,6 +139,11 @@ class PubSubSource final : public Source {
   PubSubSourceOptions options_;
   std::unique_ptr<salesforce::TokenProvider> tokens_;
   std::unique_ptr<PubSubClient> client_;
+  std::vector<std::string> patterns_;
+  // Guards growth of counters_/streams_ (only in the constructor and while Run
+  // resolves patterns, before any stream thread starts). Order: before
+  // commit_mu_ and any Stream::mu.
+  mutable std::mutex streams_mu_;
   std::vector<std::unique_ptr<Counters>> counters_;
   std::vector<std::unique_ptr<Stream>> streams_;
   std::atomic<bool> stopping_{false};
@@ -133,6 +152,13 @@ class PubSubSource final : public Source {
   std::mutex dl_mu_;
   Status fatal_;  // GUARDED_BY(dl_mu_)
 };
+
+// True when `topic` holds a glob character (*, ? or [).
+bool IsTopicPattern(std::string_view topic);
+// The topics "/event/<name>" matching `pattern` (fnmatch) among `sobject_names`
+// that are event types (ending in EventStream or __e), sorted, unique.
+std::vector<std::string> MatchTopicPattern(const std::string& pattern,
+                                           const std::vector<std::string>& sobject_names);
 
 // Validates and converts a `sources.<name>` section of kind pubsub.
 Result<PubSubSourceOptions> OptionsFromNode(const config::Node& node, const FactoryContext& ctx);

@@ -7,11 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
 #include "checkpoint/memory_store.h"
+#include "config/loader.h"
+#include "config/node.h"
 #include "emulator/emulator.h"
 #include "pipeline/engine.h"
 #include "sources/pubsub/event_mapper.h"
@@ -42,9 +45,11 @@ class PubSubSourceTest : public ::testing::Test {
     o.generate = false;
     o.seed = 7;
     o.pubsub.keepalive_interval = std::chrono::milliseconds(200);
+    o.topics = Topics();
     emu_ = std::make_unique<emulator::Emulator>(o);
     ASSERT_TRUE(emu_->Start().ok());
   }
+  virtual std::vector<emulator::TopicConfig> Topics() { return emulator::DefaultTopics(); }
   void TearDown() override {
     StopEngine();
     emu_->Stop();
@@ -287,6 +292,116 @@ TEST_F(PubSubSourceTest, WatchdogReconnectsASilentStream) {
   ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).watchdog_cancels.load() >= 1; }));
   emu_->pubsub().StallStreams(topic, false);
   ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+}
+
+// --- Topic discovery (describeGlobal) ----------------------------------------
+
+TEST(TopicPattern, MatchesOnlyEventTypesAsEventTopics) {
+  const std::vector<std::string> names = {"Account",        "LoginEventStream", "ApiEventStream",
+                                          "Order_Event__e", "LoginEvent",       "EventLogFile",
+                                          "ApiEventStream"};
+  EXPECT_EQ(MatchTopicPattern("/event/*EventStream", names),
+            (std::vector<std::string>{"/event/ApiEventStream", "/event/LoginEventStream"}));
+  EXPECT_EQ(MatchTopicPattern("/event/*__e", names),
+            (std::vector<std::string>{"/event/Order_Event__e"}));
+  EXPECT_EQ(MatchTopicPattern("/event/Login*", names),
+            (std::vector<std::string>{"/event/LoginEventStream"}));
+  EXPECT_TRUE(MatchTopicPattern("/event/*Account*", names).empty());
+  EXPECT_TRUE(IsTopicPattern("/event/*EventStream"));
+  EXPECT_FALSE(IsTopicPattern("/event/LoginEventStream"));
+}
+
+class DiscoveryTest : public PubSubSourceTest {
+ protected:
+  std::vector<emulator::TopicConfig> Topics() override {
+    auto topics = emulator::DefaultTopics();
+    // A second monitoring stream, and a Threat Detection event without the
+    // EventStream suffix (not matched by the pattern).
+    topics.push_back({"/event/ApiEventStream", "LoginEventStream", "", emulator::EventKind::kLogin,
+                      1, 0, false});
+    topics.push_back({"/event/ApiAnomalyEvent", "LoginEventStream", "", emulator::EventKind::kLogin,
+                      1, 0, false});
+    return topics;
+  }
+};
+
+TEST_F(DiscoveryTest, EventStreamPatternSubscribesToEveryDiscoveredStream) {
+  std::vector<std::string> expected;
+  for (const auto& t : emu_->bus().TopicNames()) {
+    if (t.rfind("/event/", 0) == 0 && t.size() > 11 &&
+        t.compare(t.size() - 11, 11, "EventStream") == 0)
+      expected.push_back(t);
+  }
+  std::sort(expected.begin(), expected.end());
+  ASSERT_EQ(expected,
+            (std::vector<std::string>{"/event/ApiEventStream", "/event/LoginEventStream"}));
+  for (const auto& t : expected) Emit(t, 7);
+  Emit("/event/Order_Event__e", 5);  // not matched: must not be subscribed
+  Emit("/event/ApiAnomalyEvent", 5);
+  // An explicit topic that the pattern also matches is subscribed once.
+  StartEngine(SourceOptions({"/event/LoginEventStream", "/event/*EventStream"}));
+  std::set<std::string> want;
+  for (const auto& t : expected) {
+    auto ids = LedgerIds(t);
+    want.insert(ids.begin(), ids.end());
+  }
+  ASSERT_TRUE(WaitUntil([&] { return DeliveredIds() == want; }))
+      << DeliveredIds().size() << " of " << want.size();
+  auto topics = source_->topics();
+  std::sort(topics.begin(), topics.end());
+  EXPECT_EQ(topics, expected);
+}
+
+TEST_F(DiscoveryTest, PatternMatchingNothingFailsWithItsName) {
+  StartEngine(SourceOptions({"/event/*NoSuchThing"}));
+  runner_.join();
+  EXPECT_EQ(run_status_.code(), StatusCode::kNotFound) << run_status_.ToString();
+  EXPECT_NE(run_status_.message().find("/event/*NoSuchThing"), std::string::npos)
+      << run_status_.ToString();
+  engine_.reset();
+}
+
+// --- Config ------------------------------------------------------------------
+
+Result<PubSubSourceOptions> ParseOptions(const std::string& yaml) {
+  SourceFactory f = PubSubSourceFactory();
+  FP_ASSIGN_OR_RETURN(YAML::Node doc, config::ParseYaml(yaml, "test.yaml"));
+  FP_ASSIGN_OR_RETURN(config::Node node, config::Validate(doc, *f.options, "sources.sf",
+                                                          config::Environment::Process()));
+  FactoryContext ctx;
+  ctx.name = "sf";
+  return OptionsFromNode(node, ctx);
+}
+
+TEST(PubSubOptions, ManagedSubscriptionsAndPatternsAreValidatedWithTheirPath) {
+  auto ok = ParseOptions(
+      "topics: [/event/*EventStream]\n"
+      "managed_subscriptions: {/data/ContactChangeEvent: Managed_Contact}\n"
+      "auth: {flow: static, access_token: t, instance_url: 'https://x', org_id: "
+      "00D000000000000AAA, ca_file: /etc/ca.pem}\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->topics,
+            (std::vector<std::string>{"/event/*EventStream", "/data/ContactChangeEvent"}));
+  EXPECT_EQ(ok->managed.at("/data/ContactChangeEvent"), "Managed_Contact");
+  EXPECT_EQ(ok->rest.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(ok->rest.api_version, "v62.0");
+
+  struct Case {
+    std::string yaml, needle;
+  };
+  const std::vector<Case> bad = {
+      {"topics: [/data/*ChangeEvent]\n", "only /event/ topics can be discovered"},
+      {"managed_subscriptions: {/event/*EventStream: X}\n", "not a pattern"},
+      {"topics: [/data/A]\nmanaged_subscriptions: {/data/A: X}\n", "list it once"},
+      {"managed_subscriptions: {Account: X}\n", "is not a topic"},
+      {"org: acme\n", "at least one topic"},
+  };
+  for (const auto& c : bad) {
+    auto r = ParseOptions(c.yaml);
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    EXPECT_NE(r.status().message().find(c.needle), std::string::npos) << r.status().ToString();
+    EXPECT_NE(r.status().message().find("sources.sf."), std::string::npos) << r.status().ToString();
+  }
 }
 
 // --- ManagedSubscribe -------------------------------------------------------
