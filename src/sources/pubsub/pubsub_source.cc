@@ -670,7 +670,8 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
       l.unlock();
       Status why;
       bool go_on = process(*r, &why);
-      r->Clear();
+      // Not cleared here: the reader's next Read clears it on the thread that
+      // allocated its parts (frees to another thread's malloc arena are slow).
       l.lock();
       spare.push_back(std::move(r));
       if (!go_on) {

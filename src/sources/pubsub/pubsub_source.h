@@ -33,8 +33,14 @@
 // reconnect the server resends what it had not been told was committed; those
 // events are already in the lane and are skipped by replay id.
 //
-// Threads: Run() starts one thread per topic plus a watchdog and joins them;
-// Stop() cancels the streams.
+// Topics with a glob (e.g. /event/*EventStream) are expanded once at the start
+// of Run() from describeGlobal.
+//
+// Threads: Run() starts one thread per topic — it reads the stream and tops up
+// credits, while a decoder thread of its own maps and emits what was read (at
+// most two responses in between, so backpressure holds) — plus a watchdog,
+// and a committer for managed subscriptions; it joins them. Stop() cancels the
+// streams.
 
 #include <atomic>
 #include <condition_variable>

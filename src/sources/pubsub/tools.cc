@@ -96,7 +96,7 @@ Status RunTail(Connection conn, const TailOptions& o, std::FILE* out,
     }
     from = o.from;
   }
-  std::vector<char> buf(256 << 10);
+  std::vector<char> buf(64 << 10);  // larger buffers measured no faster
   std::setvbuf(out, buf.data(), _IOFBF, buf.size());
   PubSubSource source(so, std::move(conn.tokens));
   PrintContext ctx(out, o.limit, from, stop);
