@@ -12,7 +12,7 @@ build_pkgs=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libgrpc-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   libsnappy-dev zlib1g-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libssl-dev
-  libsqlite3-dev libpq-dev libmariadb-dev prometheus-cpp-dev sqlite3
+  libsqlite3-dev libpq-dev libmariadb-dev prometheus-cpp-dev sqlite3 libjemalloc-dev
 )
 test_pkgs=(
   clang libclang-rt-14-dev clang-format

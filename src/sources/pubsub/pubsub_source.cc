@@ -648,66 +648,24 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     return true;
   };
 
-  // This thread reads and keeps credits flowing; a decoder thread maps and
-  // emits, so reading the next response overlaps decoding this one. The
-  // hand-off holds at most kPipelineDepth responses: when the lane blocks the
-  // decoder, the reader stops reading and requesting (backpressure holds).
-  constexpr size_t kPipelineDepth = 2;
-  std::mutex pipe_mu;
-  std::condition_variable pipe_cv;
-  std::deque<std::unique_ptr<Resp>> full, spare;  // GUARDED_BY(pipe_mu)
-  bool input_done = false, decoder_done = false;  // GUARDED_BY(pipe_mu)
-  Status decoder_why;                             // set before decoder_done
-  bool stopped_early = false;  // the decoder ended the stream; set before decoder_done
-  std::thread decoder([&] {
-    std::unique_lock<std::mutex> l(pipe_mu);
-    while (true) {
-      pipe_cv.wait(l, [&] { return !full.empty() || input_done; });
-      if (full.empty()) break;  // input done and drained
-      std::unique_ptr<Resp> r = std::move(full.front());
-      full.pop_front();
-      pipe_cv.notify_all();
-      l.unlock();
-      Status why;
-      bool go_on = process(*r, &why);
-      // Not cleared here: the reader's next Read clears it on the thread that
-      // allocated its parts (frees to another thread's malloc arena are slow).
-      l.lock();
-      spare.push_back(std::move(r));
-      if (!go_on) {
-        decoder_why = why;
-        stopped_early = true;
-        break;
-      }
-    }
-    decoder_done = true;
-    pipe_cv.notify_all();
-    l.unlock();
-    if (stopped_early) gctx.TryCancel();  // unblocks the reader's Read
-  });
-
+  // One thread reads, decodes and emits. (A separate decoder thread per stream
+  // was measured slower on two cores, where the server shares the machine.)
   bool ok = write(first);
-  auto resp = std::make_unique<Resp>();
-  while (ok && stream->Read(resp.get())) {
+  bool stopped_early = false;
+  Status why;
+  Resp resp;
+  while (ok && stream->Read(&resp)) {
     Bump(s.activity);
     if (!healthy_reported) {
       ctx.SetHealth("");
       healthy_reported = true;
     }
     *delivered = true;
-    outstanding = resp->pending_num_requested();
-    {
-      std::unique_lock<std::mutex> l(pipe_mu);
-      pipe_cv.wait(l, [&] { return full.size() < kPipelineDepth || decoder_done; });
-      if (decoder_done) break;
-      full.push_back(std::move(resp));
-      pipe_cv.notify_all();
-      if (!spare.empty()) {
-        resp = std::move(spare.front());
-        spare.pop_front();
-      }
+    outstanding = resp.pending_num_requested();
+    if (!process(resp, &why)) {
+      stopped_early = true;
+      break;
     }
-    if (!resp) resp = std::make_unique<Resp>();
     if (outstanding <= n / 2) {
       Req more;
       more.set_num_requested(static_cast<int>(n - outstanding));
@@ -716,12 +674,6 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     }
     c.credits_outstanding = outstanding;
   }
-  {
-    std::lock_guard<std::mutex> l(pipe_mu);
-    input_done = true;
-    pipe_cv.notify_all();
-  }
-  decoder.join();  // everything read is handed over before the stream ends
   if (!ok || stopped_early || stopping_ || ctx.stopping()) gctx.TryCancel();
   if constexpr (kManaged) {
     std::lock_guard<std::mutex> w(s.write_mu);
@@ -733,7 +685,7 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
     s.active = nullptr;
   }
   c.credits_outstanding = 0;
-  if (!decoder_why.ok()) return decoder_why;
+  if (!why.ok()) return why;  // e.g. a transient schema fetch failure: resubscribe
   return FromGrpc(st, gctx, (kManaged ? "ManagedSubscribe " + s.managed : "Subscribe " + s.topic));
 }
 

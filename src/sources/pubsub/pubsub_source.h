@@ -36,11 +36,9 @@
 // Topics with a glob (e.g. /event/*EventStream) are expanded once at the start
 // of Run() from describeGlobal.
 //
-// Threads: Run() starts one thread per topic — it reads the stream and tops up
-// credits, while a decoder thread of its own maps and emits what was read (at
-// most two responses in between, so backpressure holds) — plus a watchdog,
-// and a committer for managed subscriptions; it joins them. Stop() cancels the
-// streams.
+// Threads: Run() starts one thread per topic (reads, decodes, emits, tops up
+// credits), a watchdog, and a committer for managed subscriptions, and joins
+// them. Stop() cancels the streams.
 
 #include <atomic>
 #include <condition_variable>
