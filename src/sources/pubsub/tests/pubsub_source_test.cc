@@ -466,7 +466,9 @@ TEST_F(ManagedSubscribeTest, CommitsToSalesforceOnlyWhatTheSinkHas) {
   const uint64_t tip = emu_->bus().Tip(kTopic);
   EXPECT_TRUE(WaitUntil([&] { return ServerCommitted() == tip; }));
   EXPECT_EQ(sink_.delivered_count(), 70u);
-  EXPECT_GE(source_->counters(0).managed_commits.load(), 2u);
+  // Acknowledged by Salesforce at least for both positions (the answer to the
+  // last commit may still be on its way when the server already holds it).
+  EXPECT_TRUE(WaitUntil([&] { return source_->counters(0).managed_commits.load() >= 2; }));
 }
 
 TEST_F(ManagedSubscribeTest, ReconnectSkipsWhatIsAlreadyInTheLaneAndLosesNothing) {
