@@ -521,13 +521,6 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
   if constexpr (kManaged) {
     stream = client_->stub().ManagedSubscribe(&gctx);
     NameSubscription(s.managed, &first);
-    {
-      std::lock_guard<std::mutex> w(s.write_mu);
-      s.managed_stream = stream.get();
-    }
-    std::lock_guard<std::mutex> l(commit_mu_);
-    s.commit_sent.clear();  // the last write may have been lost with the old stream
-    commit_cv_.notify_all();
   } else {
     stream = client_->stub().Subscribe(&gctx);
     first.set_topic_name(s.topic);
@@ -651,6 +644,17 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
   // One thread reads, decodes and emits. (A separate decoder thread per stream
   // was measured slower on two cores, where the server shares the machine.)
   bool ok = write(first);
+  if constexpr (kManaged) {
+    // Only now may the committer write: the first request must name the
+    // subscription.
+    {
+      std::lock_guard<std::mutex> w(s.write_mu);
+      if (ok) s.managed_stream = stream.get();
+    }
+    std::lock_guard<std::mutex> l(commit_mu_);
+    s.commit_sent.clear();  // the last write may have been lost with the old stream
+    commit_cv_.notify_all();
+  }
   bool stopped_early = false;
   Status why;
   Resp resp;
