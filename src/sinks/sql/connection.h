@@ -57,6 +57,35 @@ class Connection {
   // True once the connection is known to be unusable (lost, reset); the owner
   // then opens a new one.
   virtual bool broken() const = 0;
+
+  // Bulk load: PostgreSQL `COPY <target> FROM STDIN` (text format) of
+  // `values`, `columns` per row in row order, in one round trip. `target` is
+  // "table (col, ...)". Unlike the INSERTs it has no ON CONFLICT: a row whose
+  // key exists fails the whole statement (kInvalidArgument, like any refused
+  // row), and the transaction must be rolled back. kUnimplemented where
+  // can_copy() is false.
+  virtual bool can_copy() const { return false; }
+  virtual Status CopyIn(std::string_view target, size_t columns, std::span<const Param> values,
+                        int64_t* affected) {
+    return Status::Unimplemented("COPY is PostgreSQL's");
+  }
+
+  // Runs the one-row statement `sql` (`columns` placeholders) once for each
+  // row of `values` (row order) in one round trip: MariaDB's bulk execution
+  // of a server-side prepared statement with array binding, so the server
+  // parses no SQL text per value. Same errors as Execute; a refused row fails
+  // the call and the transaction must be rolled back (or back to a
+  // savepoint). kUnimplemented where can_bulk() is false (e.g. a MySQL server).
+  virtual bool can_bulk() const { return false; }
+  virtual Status ExecuteBulk(std::string_view sql, size_t columns, std::span<const Param> values,
+                             int64_t* affected) {
+    return Status::Unimplemented("bulk execution is MariaDB's");
+  }
+
+  // The most `?` parameters one statement may carry (SQLite:
+  // SQLITE_LIMIT_VARIABLE_NUMBER; PostgreSQL: 65535, the protocol's 16-bit
+  // count; MariaDB: no limit, statements are bounded by bytes instead).
+  virtual size_t max_params() const = 0;
 };
 
 struct ConnectOptions {
@@ -64,6 +93,9 @@ struct ConnectOptions {
   // SQLite only: create the file when it does not exist (the sink does; the
   // history command does not).
   bool create = true;
+  // Lowers the per-statement parameter limit (max_params()) below the
+  // backend's own; 0 = the backend's. For tests of statement splitting.
+  size_t max_params = 0;
 };
 
 // Connects. Errors name the backend and the redacted DSN.

@@ -1,11 +1,13 @@
-// PostgreSQL backend over libpq: PQexecParams with text parameters ($1..$n),
-// so a multi-row INSERT of a whole batch is one round trip. Errors are
+// PostgreSQL backend over libpq: PQexecParams / PQexecPrepared with text
+// parameters ($1..$n), so a multi-row INSERT is one round trip; CopyIn sends
+// a whole table's rows as one COPY FROM STDIN (text format). Errors are
 // classified by SQLSTATE class (22 data exception, 23 integrity constraint ->
 // refused data; 08 connection, 40 serialization/deadlock, 53 resources,
 // 57 operator intervention -> retry).
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -30,17 +32,71 @@ class PgResult {
 
 class PostgresConnection final : public Connection {
  public:
-  PostgresConnection(PGconn* conn, std::string password)
-      : conn_(conn), password_(std::move(password)) {}
+  PostgresConnection(PGconn* conn, std::string password, size_t max_params)
+      : conn_(conn), password_(std::move(password)), max_params_(max_params) {}
   ~PostgresConnection() override { PQfinish(conn_); }
 
   Backend backend() const override { return Backend::kPostgres; }
   bool broken() const override { return PQstatus(conn_) != CONNECTION_OK; }
+  size_t max_params() const override { return max_params_; }
 
   Status Execute(std::string_view sql, std::span<const Param> params, int64_t* affected) override {
     FP_RETURN_IF_ERROR(CheckNoNul(params));
     PgResult r(Run(sql, params));
     FP_RETURN_IF_ERROR(Check(r.get()));
+    if (affected) {
+      const char* n = PQcmdTuples(r.get());
+      int64_t v = 0;
+      if (n && *n) std::from_chars(n, n + strlen(n), v);
+      *affected = v;
+    }
+    return Status::Ok();
+  }
+
+  bool can_copy() const override { return true; }
+
+  Status CopyIn(std::string_view target, size_t columns, std::span<const Param> values,
+                int64_t* affected) override {
+    if (columns == 0 || values.size() % columns != 0) {
+      return Status::Internal("postgresql: COPY values are not whole rows");
+    }
+    FP_RETURN_IF_ERROR(CheckNoNul(values));
+    copy_.clear();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (const auto* sv = std::get_if<std::string_view>(&values[i])) {
+        AppendCopyText(copy_, *sv);
+      } else if (const auto* iv = std::get_if<int64_t>(&values[i])) {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *iv);
+        copy_.append(buf, end);
+      } else {
+        copy_ += "\\N";
+      }
+      copy_ += (i % columns == columns - 1) ? '\n' : '\t';
+    }
+    std::string sql = "COPY ";
+    sql += target;
+    sql += " FROM STDIN";
+    {
+      PgResult start(PQexec(conn_, sql.c_str()));
+      if (!start.get() || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+        Status s = Check(start.get());
+        return s.ok() ? Status::Internal("postgresql: COPY did not start") : s;
+      }
+    }
+    // In blocking mode PQputCopyData sends (or buffers) everything; -1 means
+    // the connection failed. Either way the server's verdict comes from
+    // PQgetResult.
+    const bool sent = PQputCopyData(conn_, copy_.data(), static_cast<int>(copy_.size())) == 1;
+    const bool ended = PQputCopyEnd(conn_, sent ? nullptr : "client could not send data") == 1;
+    PgResult r(PQgetResult(conn_));
+    Status s = Check(r.get());
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    if (!s.ok()) return s;
+    if (!sent || !ended) {
+      return Status::Unavailable("postgresql: COPY: " +
+                                 RedactSecret(PQerrorMessage(conn_), password_));
+    }
     if (affected) {
       const char* n = PQcmdTuples(r.get());
       int64_t v = 0;
@@ -70,6 +126,36 @@ class PostgresConnection final : public Connection {
   }
 
  private:
+  // COPY text format: backslash, newline, carriage return and tab are
+  // escaped; everything else (UTF-8 included) is sent as is.
+  static void AppendCopyText(std::string& out, std::string_view v) {
+    size_t start = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      char e;
+      switch (v[i]) {
+        case '\\':
+          e = '\\';
+          break;
+        case '\n':
+          e = 'n';
+          break;
+        case '\r':
+          e = 'r';
+          break;
+        case '\t':
+          e = 't';
+          break;
+        default:
+          continue;
+      }
+      out.append(v.data() + start, i - start);
+      out += '\\';
+      out += e;
+      start = i + 1;
+    }
+    out.append(v.data() + start, v.size() - start);
+  }
+
   // Text parameters travel NUL-terminated, so a NUL inside one would be
   // silently truncated; PostgreSQL text cannot hold NUL anyway. Refuse it as
   // data (the row is isolated and reported), never truncate.
@@ -157,8 +243,10 @@ class PostgresConnection final : public Connection {
 
   PGconn* conn_;
   std::string password_;
+  size_t max_params_;  // the protocol's 16-bit parameter count, or lower
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
   std::string sql_;
+  std::string copy_;  // COPY data buffer, reused
   std::vector<std::string> values_;
   std::vector<const char*> ptrs_;
 };
@@ -187,7 +275,9 @@ Result<std::unique_ptr<Connection>> ConnectPostgres(const Dsn& dsn, const Connec
     if (msg.find("does not exist") != std::string::npos) return Status::NotFound(msg);
     return Status::Unavailable(msg);
   }
-  std::unique_ptr<Connection> c = std::make_unique<PostgresConnection>(conn, dsn.password);
+  std::unique_ptr<Connection> c = std::make_unique<PostgresConnection>(
+      conn, dsn.password,
+      options.max_params > 0 ? std::min<size_t>(options.max_params, 65535) : 65535);
   // Quiet NOTICEs ("relation already exists, skipping") on migration.
   FP_RETURN_IF_ERROR(c->Execute("SET client_min_messages = warning"));
   return c;

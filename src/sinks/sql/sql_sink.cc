@@ -106,6 +106,10 @@ std::vector<MetricSample> SqlSink::Metrics() const {
       m("sql_events_pruned_total", "Event rows deleted by retention.", c.events_pruned),
       m("sql_objects_pruned_total", "Event-object rows deleted by retention.", c.objects_pruned),
       m("sql_prune_runs_total", "Retention passes.", c.prune_runs),
+      m("sql_batches_copied_total", "Batches written with COPY (PostgreSQL).", c.batches_copied),
+      m("sql_copy_fallbacks_total",
+        "Batches whose COPY failed (re-delivered or refused row) and were redone with INSERTs.",
+        c.copy_fallbacks),
   };
 }
 

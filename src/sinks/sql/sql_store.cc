@@ -1,5 +1,9 @@
 #include "sinks/sql/sql_store.h"
 
+#include <simdjson.h>
+
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstdio>
 #include <set>
@@ -46,10 +50,27 @@ int64_t ToInt(const std::optional<std::string>& v) {
   return out;
 }
 
+// MariaDB statements carry their values inline (text protocol): keep each
+// under this many bytes of values, so that even fully escaped (2x) it stays
+// well inside the server's default max_allowed_packet (16 MiB).
+constexpr size_t kMariaDbStatementBytes = 4 << 20;
+
+// After a COPY fails (a re-delivered or refused row), this many batches are
+// written with INSERTs before COPY is tried again.
+constexpr int kCopyCooldownBatches = 8;
+
 std::string Placeholders(size_t n) {
   std::string s;
   for (size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
   return s;
+}
+
+// "" when `text` is one valid JSON document (RFC 8259, UTF-8), else why not.
+std::string InvalidJson(std::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::error_code err = parser.parse(text.data(), text.size()).error();
+  if (err == simdjson::SUCCESS) return "";
+  return simdjson::error_message(err);
 }
 
 }  // namespace
@@ -78,6 +99,7 @@ std::string EventUuid(const Entry& entry) {
 }
 
 struct SqlStore::PreparedRow {
+  size_t index = 0;  // in Batch::entries
   std::string uuid;
   const Entry* entry = nullptr;
   std::string_view org, source, event_type, replay, change_type, transaction_key, commit_user,
@@ -142,104 +164,175 @@ Status SqlStore::InsertRows(Connection* c, const std::vector<PreparedRow>& rows,
                             size_t hi, uint64_t& inserted, uint64_t& objects) {
   const int64_t now_ms = clock_->NowUnixNanos() / 1'000'000;
   const Backend b = c->backend();
-  auto event_params = [&](const PreparedRow& r, std::vector<Param>& p) {
-    p.push_back(std::string_view(r.uuid));
-    p.push_back(OrNull(r.org));
-    p.push_back(OrNull(r.source));
-    p.push_back(r.event_type);
-    p.push_back(r.ts_ms);
-    p.push_back(OrNull(r.replay));
-    p.push_back(OrNull(r.change_type));
-    p.push_back(OrNull(r.transaction_key));
-    p.push_back(OrNull(r.commit_user));
-    p.push_back(std::string_view(r.entry->line));
-    p.push_back(OrNull(r.changed_fields));
-    p.push_back(now_ms);
+  const std::string_view on_conflict = b == Backend::kMariaDb
+                                           ? " ON DUPLICATE KEY UPDATE event_uuid = event_uuid"
+                                           : " ON CONFLICT DO NOTHING";
+  // MariaDB: one prepared single-row statement executed for many rows at
+  // once (array binding) instead of multi-row SQL text.
+  const bool bulk = c->can_bulk() && options_.use_bulk;
+  // Rows per statement: insert_chunk, within the backend's parameter limit.
+  auto rows_per_statement = [&](size_t columns) {
+    return std::max<size_t>(1, std::min(static_cast<size_t>(std::max(1, options_.insert_chunk)),
+                                        c->max_params() / columns));
   };
-  std::vector<Param> params;
-  if (b == Backend::kSqlite) {
-    // In-process: one cached prepared statement per row is the fast path.
-    static const std::string kEventSql = "INSERT INTO events " + std::string(kEventColumns) +
-                                         " VALUES " + std::string(kEventRow) +
-                                         " ON CONFLICT DO NOTHING";
-    static const std::string kObjectSql = "INSERT INTO event_objects " +
-                                          std::string(kObjectColumns) + " VALUES " +
-                                          std::string(kObjectRow) + " ON CONFLICT DO NOTHING";
-    for (size_t i = lo; i < hi; ++i) {
-      const PreparedRow& r = rows[i];
-      params.clear();
-      event_params(r, params);
-      int64_t n = 0;
-      FP_RETURN_IF_ERROR(c->Execute(kEventSql, params, &n));
-      inserted += n;
-      for (const ObjectRef& o : r.entry->objects) {
-        if (o.id.empty()) continue;
-        Param op[] = {std::string_view(o.type), std::string_view(o.id), std::string_view(r.uuid),
-                      r.event_type, r.ts_ms};
-        FP_RETURN_IF_ERROR(c->Execute(kObjectSql, op, &n));
-        objects += n;
+  // The statements' shapes (rows per statement) for `n` rows, at most
+  // `chunk` each. SQLite and PostgreSQL cache / prepare statements by text:
+  // full chunks, then the remainder as powers of two, so batches of any size
+  // use a handful of statement texts. MariaDB (bulk execution of one
+  // single-row statement, or multi-row text) fills each up to
+  // kMariaDbStatementBytes of values, whatever the count.
+  auto shapes = [&](size_t n, size_t chunk, auto&& row_bytes) {
+    std::vector<size_t> out;
+    if (b == Backend::kMariaDb) {
+      for (size_t i = 0; i < n;) {
+        size_t count = 0, bytes = 0;
+        while (i + count < n && count < chunk) {
+          const size_t rb = row_bytes(i + count);
+          if (count > 0 && bytes + rb > kMariaDbStatementBytes) break;
+          bytes += rb;
+          ++count;
+        }
+        out.push_back(count);
+        i += count;
       }
+      return out;
     }
-    return Status::Ok();
-  }
-  // PostgreSQL / MariaDB: multi-row statements, one round trip per chunk.
-  // (PostgreSQL with one array parameter per column + unnest() measured no
-  // faster, so both share this path.)
-  const std::string_view on_conflict = b == Backend::kPostgres
-                                           ? " ON CONFLICT DO NOTHING"
-                                           : " ON DUPLICATE KEY UPDATE event_uuid = event_uuid";
-  const size_t chunk = static_cast<size_t>(std::max(1, options_.insert_chunk));
+    for (; n >= chunk; n -= chunk) out.push_back(chunk);
+    for (size_t p = n ? std::bit_floor(n) : 0; p > 0; p >>= 1) {
+      if (n & p) out.push_back(p);
+    }
+    return out;
+  };
   std::string sql;
-  for (size_t start = lo; start < hi; start += chunk) {
-    const size_t end = std::min(hi, start + chunk);
-    sql = "INSERT INTO events ";
-    sql += kEventColumns;
+  std::vector<Param> params;
+  auto statement = [&](std::string_view table, std::string_view columns, std::string_view row,
+                       size_t count) -> const std::string& {
+    sql.clear();
+    sql.reserve(table.size() + columns.size() + 24 + count * (row.size() + 2) + on_conflict.size());
+    sql += "INSERT INTO ";
+    sql += table;
+    sql += ' ';
+    sql += columns;
     sql += " VALUES ";
-    params.clear();
-    for (size_t i = start; i < end; ++i) {
-      if (i != start) sql += ", ";
-      sql += kEventRow;
-      event_params(rows[i], params);
+    for (size_t i = 0; i < count; ++i) {
+      if (i) sql += ", ";
+      sql += row;
     }
     sql += on_conflict;
-    int64_t n = 0;
-    FP_RETURN_IF_ERROR(c->Execute(sql, params, &n));
-    inserted += n;
-    // Objects of the same rows.
-    sql = "INSERT INTO event_objects ";
-    sql += kObjectColumns;
-    sql += " VALUES ";
+    return sql;
+  };
+
+  // events
+  size_t next = lo;
+  auto event_bytes = [&](size_t i) {
+    const PreparedRow& r = rows[lo + i];
+    return r.entry->line.size() + r.uuid.size() + r.changed_fields.size() + 256;
+  };
+  for (size_t count : shapes(hi - lo, rows_per_statement(12), event_bytes)) {
     params.clear();
-    size_t count = 0;
-    auto flush = [&]() -> Status {
-      if (count == 0) return Status::Ok();
-      sql += on_conflict;
-      int64_t m = 0;
-      FP_RETURN_IF_ERROR(c->Execute(sql, params, &m));
-      objects += m;
-      sql = "INSERT INTO event_objects ";
-      sql += kObjectColumns;
-      sql += " VALUES ";
-      params.clear();
-      count = 0;
-      return Status::Ok();
-    };
-    for (size_t i = start; i < end; ++i) {
+    params.reserve(count * 12);
+    for (size_t i = next; i < next + count; ++i) {
       const PreparedRow& r = rows[i];
-      for (const ObjectRef& o : r.entry->objects) {
-        if (o.id.empty()) continue;
-        if (count) sql += ", ";
-        sql += kObjectRow;
-        params.push_back(std::string_view(o.type));
-        params.push_back(std::string_view(o.id));
-        params.push_back(std::string_view(r.uuid));
-        params.push_back(r.event_type);
-        params.push_back(r.ts_ms);
-        if (++count >= chunk * 4) FP_RETURN_IF_ERROR(flush());
-      }
+      params.push_back(std::string_view(r.uuid));
+      params.push_back(OrNull(r.org));
+      params.push_back(OrNull(r.source));
+      params.push_back(r.event_type);
+      params.push_back(r.ts_ms);
+      params.push_back(OrNull(r.replay));
+      params.push_back(OrNull(r.change_type));
+      params.push_back(OrNull(r.transaction_key));
+      params.push_back(OrNull(r.commit_user));
+      params.push_back(std::string_view(r.entry->line));
+      params.push_back(OrNull(r.changed_fields));
+      params.push_back(now_ms);
     }
-    FP_RETURN_IF_ERROR(flush());
+    next += count;
+    int64_t n = 0;
+    FP_RETURN_IF_ERROR(
+        bulk ? c->ExecuteBulk(statement("events", kEventColumns, kEventRow, 1), 12, params, &n)
+             : c->Execute(statement("events", kEventColumns, kEventRow, count), params, &n));
+    inserted += static_cast<uint64_t>(n);
   }
+
+  // event_objects of the same rows
+  struct ObjectRow {
+    const ObjectRef* object;
+    const PreparedRow* row;
+  };
+  std::vector<ObjectRow> links;
+  links.reserve(hi - lo);
+  for (size_t i = lo; i < hi; ++i) {
+    for (const ObjectRef& o : rows[i].entry->objects) {
+      if (!o.id.empty()) links.push_back({&o, &rows[i]});
+    }
+  }
+  next = 0;
+  auto link_bytes = [&](size_t i) {
+    return links[i].object->type.size() + links[i].object->id.size() + links[i].row->uuid.size() +
+           links[i].row->event_type.size() + 64;
+  };
+  for (size_t count : shapes(links.size(), rows_per_statement(5), link_bytes)) {
+    params.clear();
+    params.reserve(count * 5);
+    for (size_t i = next; i < next + count; ++i) {
+      const ObjectRow& l = links[i];
+      params.push_back(std::string_view(l.object->type));
+      params.push_back(std::string_view(l.object->id));
+      params.push_back(std::string_view(l.row->uuid));
+      params.push_back(l.row->event_type);
+      params.push_back(l.row->ts_ms);
+    }
+    next += count;
+    int64_t n = 0;
+    FP_RETURN_IF_ERROR(
+        bulk ? c->ExecuteBulk(statement("event_objects", kObjectColumns, kObjectRow, 1), 5, params,
+                              &n)
+             : c->Execute(statement("event_objects", kObjectColumns, kObjectRow, count), params,
+                          &n));
+    objects += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
+Status SqlStore::CopyRows(Connection* c, const std::vector<PreparedRow>& rows, uint64_t& inserted,
+                          uint64_t& objects) {
+  const int64_t now_ms = clock_->NowUnixNanos() / 1'000'000;
+  std::vector<Param> values;
+  values.reserve(rows.size() * 12);
+  size_t links = 0;
+  for (const PreparedRow& r : rows) {
+    values.push_back(std::string_view(r.uuid));
+    values.push_back(OrNull(r.org));
+    values.push_back(OrNull(r.source));
+    values.push_back(r.event_type);
+    values.push_back(r.ts_ms);
+    values.push_back(OrNull(r.replay));
+    values.push_back(OrNull(r.change_type));
+    values.push_back(OrNull(r.transaction_key));
+    values.push_back(OrNull(r.commit_user));
+    values.push_back(std::string_view(r.entry->line));
+    values.push_back(OrNull(r.changed_fields));
+    values.push_back(now_ms);
+    links += r.entry->objects.size();
+  }
+  int64_t n = 0;
+  FP_RETURN_IF_ERROR(c->CopyIn("events " + std::string(kEventColumns), 12, values, &n));
+  inserted += static_cast<uint64_t>(n);
+  values.clear();
+  values.reserve(links * 5);
+  for (const PreparedRow& r : rows) {
+    for (const ObjectRef& o : r.entry->objects) {
+      if (o.id.empty()) continue;
+      values.push_back(std::string_view(o.type));
+      values.push_back(std::string_view(o.id));
+      values.push_back(std::string_view(r.uuid));
+      values.push_back(r.event_type);
+      values.push_back(r.ts_ms);
+    }
+  }
+  if (values.empty()) return Status::Ok();
+  FP_RETURN_IF_ERROR(c->CopyIn("event_objects " + std::string(kObjectColumns), 5, values, &n));
+  objects += static_cast<uint64_t>(n);
   return Status::Ok();
 }
 
@@ -259,7 +352,7 @@ Status SqlStore::InsertRange(Connection* c, const std::vector<PreparedRow>& rows
   FP_RETURN_IF_ERROR(c->Execute("ROLLBACK TO SAVEPOINT fp_split"));
   FP_RETURN_IF_ERROR(c->Execute("RELEASE SAVEPOINT fp_split"));
   if (hi - lo == 1) {
-    rejected.push_back(Rejection{lo, s.message()});
+    rejected.push_back(Rejection{rows[lo].index, s.message()});
     return Status::Ok();
   }
   const size_t mid = lo + (hi - lo) / 2;
@@ -295,11 +388,32 @@ Status SqlStore::UpsertCheckpoints(Connection* c, const CheckpointMap& values, u
 }
 
 Result<std::vector<Rejection>> SqlStore::WriteBatch(const Batch& batch) {
-  std::vector<PreparedRow> rows(batch.entries.size());
+  // SQLite stores JSON as TEXT with no CHECK (schema v2): validate here, so an
+  // entry that is not JSON is refused exactly as PostgreSQL (JSONB) and
+  // MariaDB (JSON_VALID) refuse it, without a parse inside the transaction.
+  const bool validate_json = options_.dsn.backend == Backend::kSqlite;
+  std::vector<Rejection> invalid;
+  std::vector<PreparedRow> rows;
+  rows.reserve(batch.entries.size());
   for (size_t i = 0; i < batch.entries.size(); ++i) {
     const Entry& e = batch.entries[i];
-    PreparedRow& r = rows[i];
+    PreparedRow r;
+    r.index = i;
     r.entry = &e;
+    r.changed_fields = e.Metadata(meta::kChangedFields);
+    if (validate_json) {
+      std::string why = InvalidJson(e.line);
+      if (why.empty() && !r.changed_fields.empty()) {
+        why = InvalidJson(r.changed_fields);
+        if (!why.empty()) why = "sqlite: changed_fields is not valid JSON: " + why;
+      } else if (!why.empty()) {
+        why = "sqlite: payload is not valid JSON: " + why;
+      }
+      if (!why.empty()) {
+        invalid.push_back(Rejection{i, std::move(why)});
+        continue;
+      }
+    }
     r.uuid = EventUuid(e);
     r.org = e.LabelValue("sf_org_id");
     if (r.org.empty()) r.org = e.LabelValue("org");
@@ -310,19 +424,35 @@ Result<std::vector<Rejection>> SqlStore::WriteBatch(const Batch& batch) {
     r.change_type = e.Metadata(meta::kChangeType);
     r.transaction_key = e.Metadata(meta::kTransactionKey);
     r.commit_user = e.Metadata(meta::kCommitUser);
-    r.changed_fields = e.Metadata(meta::kChangedFields);
     r.ts_ms = e.timestamp_ns / 1'000'000;
+    rows.push_back(std::move(r));
   }
 
   std::lock_guard<std::mutex> l(mu_);
   FP_ASSIGN_OR_RETURN(Connection * c, Writer());
   std::vector<Rejection> rejected;
-  uint64_t inserted = 0, objects = 0;
+  uint64_t inserted = 0, objects = 0, fallbacks = 0;
+  bool copied = false;
   auto attempt = [&]() -> Status {
     FP_RETURN_IF_ERROR(Begin(c));
-    // Fast path: the whole batch in as few statements as possible.
-    Status s = InsertRows(c, rows, 0, rows.size(), inserted, objects);
-    if (s.code() == StatusCode::kInvalidArgument) {
+    // Fast path: the whole batch in as few statements as possible — on
+    // PostgreSQL one COPY per table, which has no ON CONFLICT: any refused or
+    // already stored row fails it, and the batch is redone with the
+    // idempotent INSERTs (then for a while, in case re-deliveries continue).
+    const bool copy = options_.use_copy && c->can_copy() && !rows.empty() && copy_cooldown_ == 0;
+    if (copy_cooldown_ > 0) --copy_cooldown_;
+    Status s = copy ? CopyRows(c, rows, inserted, objects)
+                    : InsertRows(c, rows, 0, rows.size(), inserted, objects);
+    copied = copy && s.ok();
+    if (copy && s.code() == StatusCode::kInvalidArgument) {
+      ++fallbacks;
+      copy_cooldown_ = kCopyCooldownBatches;
+      Rollback(c);
+      inserted = objects = 0;
+      FP_RETURN_IF_ERROR(Begin(c));
+      // The whole batch with INSERTs first; bisects only if that fails too.
+      s = InsertRange(c, rows, 0, rows.size(), rejected, inserted, objects);
+    } else if (s.code() == StatusCode::kInvalidArgument) {
       // Some row was refused. Start over and bisect under savepoints to
       // isolate exactly the refused rows; the rest still commit together with
       // the checkpoints.
@@ -344,7 +474,15 @@ Result<std::vector<Rejection>> SqlStore::WriteBatch(const Batch& batch) {
   }
   counters_.events_inserted += inserted;
   counters_.objects_inserted += objects;
+  if (copied) counters_.batches_copied++;
+  counters_.copy_fallbacks += fallbacks;
   counters_.events_duplicate += rows.size() - rejected.size() - inserted;
+  if (!invalid.empty()) {
+    rejected.insert(rejected.end(), std::make_move_iterator(invalid.begin()),
+                    std::make_move_iterator(invalid.end()));
+    std::sort(rejected.begin(), rejected.end(),
+              [](const Rejection& a, const Rejection& b) { return a.index < b.index; });
+  }
   counters_.rejected += rejected.size();
   return rejected;
 }

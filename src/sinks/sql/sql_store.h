@@ -32,7 +32,7 @@ namespace forcepipe::sql {
 
 // The schema version this build writes and understands. A database whose
 // version is higher was migrated by a newer forcepipe: refuse to start.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 struct StoreOptions {
   Dsn dsn;
@@ -44,8 +44,15 @@ struct StoreOptions {
   // the event_type rule for links to that object type.
   std::map<std::string, Duration> object_retention;
   int prune_batch = 1000;  // rows per DELETE
-  // Rows per multi-row INSERT statement (PostgreSQL, MariaDB).
-  int insert_chunk = 500;
+  // Rows per multi-row INSERT statement, within the backend's parameter limit
+  // (MariaDB: also at most 4 MiB of values per statement).
+  int insert_chunk = 1000;
+  // PostgreSQL: write a batch with COPY (fast path, falling back to the
+  // idempotent INSERTs when COPY fails, e.g. on a re-delivered event).
+  bool use_copy = true;
+  // MariaDB: bulk execution of a prepared statement (array binding) instead
+  // of multi-row SQL text.
+  bool use_bulk = true;
 };
 
 // One row of a record's history, newest first.
@@ -71,6 +78,8 @@ struct StoreCounters {
   std::atomic<uint64_t> events_pruned{0};
   std::atomic<uint64_t> objects_pruned{0};
   std::atomic<uint64_t> prune_runs{0};
+  std::atomic<uint64_t> batches_copied{0};  // PostgreSQL: written by COPY
+  std::atomic<uint64_t> copy_fallbacks{0};  // COPY failed, batch redone with INSERTs
 };
 
 // The identity an entry is stored under: metadata event_id, else a
@@ -130,6 +139,8 @@ class SqlStore final : public CheckpointStore {
                      std::vector<Rejection>& rejected, uint64_t& inserted, uint64_t& objects);
   Status InsertRows(Connection* c, const std::vector<PreparedRow>& rows, size_t lo, size_t hi,
                     uint64_t& inserted, uint64_t& objects);
+  Status CopyRows(Connection* c, const std::vector<PreparedRow>& rows, uint64_t& inserted,
+                  uint64_t& objects);
   Status UpsertCheckpoints(Connection* c, const CheckpointMap& values, uint64_t epoch,
                            int64_t now_ms);
   Status PruneStatement(Connection* c, const std::string& sql, std::span<const Param> params,
@@ -142,6 +153,8 @@ class SqlStore final : public CheckpointStore {
   std::mutex mu_;  // guards writer_
   std::unique_ptr<Connection> writer_;
   bool migrated_ = false;
+  // Batches left to write with INSERTs after a COPY failed (guarded by mu_).
+  int copy_cooldown_ = 0;
   std::mutex prune_mu_;  // guards pruner_
   std::unique_ptr<Connection> pruner_;
   std::mutex reader_mu_;  // guards reader_

@@ -1,9 +1,10 @@
 // SQLite backend: one sqlite3 handle, WAL journal, prepared statements cached
-// by SQL text so that a per-row INSERT inside a transaction costs no parse.
-// In-process, so "one statement per row" is not a network round trip.
+// by SQL text (the store's multi-row INSERTs come in a handful of shapes), so
+// a batch's statements cost no parse.
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 
@@ -52,6 +53,9 @@ class SqliteConnection final : public Connection {
 
   Backend backend() const override { return Backend::kSqlite; }
   bool broken() const override { return false; }
+  size_t max_params() const override {
+    return static_cast<size_t>(sqlite3_limit(db_, SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  }
 
   Status Execute(std::string_view sql, std::span<const Param> params, int64_t* affected) override {
     sqlite3_stmt* stmt = nullptr;
@@ -144,6 +148,10 @@ Result<std::unique_ptr<Connection>> ConnectSqlite(const Dsn& dsn, const ConnectO
     return s;
   }
   sqlite3_extended_result_codes(db, 1);
+  if (options.max_params > 0) {
+    sqlite3_limit(db, SQLITE_LIMIT_VARIABLE_NUMBER,
+                  static_cast<int>(std::min<size_t>(options.max_params, INT32_MAX)));
+  }
   auto busy_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.connect_timeout);
   sqlite3_busy_timeout(db, static_cast<int>(std::max<int64_t>(busy_ms.count(), 1000)));
   std::unique_ptr<Connection> conn = std::make_unique<SqliteConnection>(db);
