@@ -7,6 +7,10 @@
 //                    file $FORCEPIPE_PG_DSN_FILE, as written by
 //                    scripts/test-servers/postgres.sh); skipped when neither is set
 //   BM_SqlMariaDb    likewise with $FORCEPIPE_BENCH_MARIADB_DSN / $FORCEPIPE_MARIADB_DSN_FILE
+//
+// With a DSN file (a throwaway test server) each run first DROPS the store's
+// tables, so every run starts empty and runs are comparable. A DSN given
+// directly is never dropped from: runs then add to whatever is there.
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -27,15 +31,20 @@ namespace {
 constexpr int kBatch = 1000;
 constexpr size_t kLineBytes = 1024;
 
-std::string DsnFromEnv(const char* direct, const char* file) {
-  if (const char* d = std::getenv(direct)) return d;
+struct BenchDsn {
+  std::string text;
+  bool throwaway = false;  // from a test server's DSN file: tables may be dropped
+};
+
+BenchDsn DsnFromEnv(const char* direct, const char* file) {
+  if (const char* d = std::getenv(direct)) return {d, false};
   if (const char* f = std::getenv(file)) {
     std::ifstream in(f);
     std::string s;
     std::getline(in, s);
-    return s;
+    return {s, true};
   }
-  return "";
+  return {};
 }
 
 class EventMaker {
@@ -91,11 +100,28 @@ class EventMaker {
   int64_t run_ = getpid();
 };
 
-void RunSink(benchmark::State& state, const std::string& dsn_text) {
+void RunSink(benchmark::State& state, const std::string& dsn_text, bool fresh_tables) {
   auto dsn = ParseDsn(dsn_text);
   if (!dsn.ok()) {
     state.SkipWithError(dsn.status().ToString().c_str());
     return;
+  }
+  if (fresh_tables && dsn->backend != Backend::kSqlite) {
+    // Every run starts on empty tables (the sink recreates them), so runs are
+    // comparable: index inserts slow down as the tables outgrow the server's
+    // buffers.
+    auto c = Connect(*dsn, {});
+    if (!c.ok()) {
+      state.SkipWithError(c.status().ToString().c_str());
+      return;
+    }
+    for (const char* t :
+         {"events", "event_objects", "checkpoints", "checkpoint_epoch", "forcepipe_schema"}) {
+      if (Status s = (*c)->Execute(std::string("DROP TABLE IF EXISTS ") + t); !s.ok()) {
+        state.SkipWithError(s.ToString().c_str());
+        return;
+      }
+    }
   }
   SqlSinkOptions o;
   o.store.dsn = *dsn;
@@ -105,10 +131,11 @@ void RunSink(benchmark::State& state, const std::string& dsn_text) {
     return;
   }
   EventMaker maker;
-  // Batches are built outside the timed region.
+  // Batches are built (and the previous one freed) outside the timed region.
+  Batch b;
   for (auto _ : state) {
     state.PauseTiming();
-    Batch b = maker.Next();
+    b = maker.Next();
     state.ResumeTiming();
     PushOutcome out = sink.Push(b);
     if (out.kind != PushOutcome::Kind::kOk) {
@@ -127,28 +154,28 @@ void BM_SqlSqlite(benchmark::State& state) {
     state.SkipWithError("mkdtemp failed");
     return;
   }
-  RunSink(state, "sqlite://" + dir + "/events.db");
+  RunSink(state, "sqlite://" + dir + "/events.db", false);
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SqlSqlite)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
 void BM_SqlPostgres(benchmark::State& state) {
-  std::string dsn = DsnFromEnv("FORCEPIPE_BENCH_PG_DSN", "FORCEPIPE_PG_DSN_FILE");
-  if (dsn.empty()) {
+  BenchDsn dsn = DsnFromEnv("FORCEPIPE_BENCH_PG_DSN", "FORCEPIPE_PG_DSN_FILE");
+  if (dsn.text.empty()) {
     state.SkipWithError("set FORCEPIPE_BENCH_PG_DSN or FORCEPIPE_PG_DSN_FILE");
     return;
   }
-  RunSink(state, dsn);
+  RunSink(state, dsn.text, dsn.throwaway);
 }
 BENCHMARK(BM_SqlPostgres)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
 void BM_SqlMariaDb(benchmark::State& state) {
-  std::string dsn = DsnFromEnv("FORCEPIPE_BENCH_MARIADB_DSN", "FORCEPIPE_MARIADB_DSN_FILE");
-  if (dsn.empty()) {
+  BenchDsn dsn = DsnFromEnv("FORCEPIPE_BENCH_MARIADB_DSN", "FORCEPIPE_MARIADB_DSN_FILE");
+  if (dsn.text.empty()) {
     state.SkipWithError("set FORCEPIPE_BENCH_MARIADB_DSN or FORCEPIPE_MARIADB_DSN_FILE");
     return;
   }
-  RunSink(state, dsn);
+  RunSink(state, dsn.text, dsn.throwaway);
 }
 BENCHMARK(BM_SqlMariaDb)->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 
