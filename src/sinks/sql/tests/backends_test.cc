@@ -635,6 +635,9 @@ TEST_P(SqlBackendTest, SchemaV1DatabaseIsMigratedKeepingItsRows) {
   EXPECT_EQ((*versions)[0][0].value_or(""), "1");
   EXPECT_EQ((*versions)[1][0].value_or(""), "2");
   if (GetParam() == "sqlite") {
+    auto page = (*c)->Query("PRAGMA page_size");
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ((*page)[0][0].value_or(""), "16384") << "a new database gets 16 KiB pages";
     auto ddl = (*c)->Query(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'events' ORDER BY name");
     ASSERT_TRUE(ddl.ok());
