@@ -159,10 +159,14 @@ Result<RestResponse> RestGet(const RestTarget& target, TokenProvider& tokens,
 Result<std::vector<SObjectSummary>> DescribeGlobal(const RestTarget& target,
                                                    TokenProvider& tokens) {
   FP_ASSIGN_OR_RETURN(RestResponse resp, RestGet(target, tokens, "sobjects/"));
+  return ParseDescribeGlobal(resp.body);
+}
+
+Result<std::vector<SObjectSummary>> ParseDescribeGlobal(std::string_view body) {
   const std::string what = "salesforce REST describeGlobal: malformed response";
-  json j = json::parse(resp.body, nullptr, /*allow_exceptions=*/false);
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return Status::Unavailable(log::Redact(what + ": not JSON: " + Excerpt(resp.body)));
+    return Status::Unavailable(log::Redact(what + ": not JSON: " + Excerpt(body)));
   }
   if (!j.is_object()) return Status::Unavailable(what + ": not a JSON object");
   auto list = j.find("sobjects");

@@ -75,6 +75,8 @@ struct SObjectSummary {
 // A 2xx body that is not a JSON object with a `sobjects` array of objects carrying a string
 // `name` is kUnavailable ("malformed describeGlobal response ...").
 Result<std::vector<SObjectSummary>> DescribeGlobal(const RestTarget& target, TokenProvider& tokens);
+// The body parser behind DescribeGlobal (fuzzed by fuzz/rest_fuzz.cc).
+Result<std::vector<SObjectSummary>> ParseDescribeGlobal(std::string_view body);
 
 // The Pub/Sub channels of the org's Real-Time Event Monitoring streams: "/event/<name>" for
 // every describeGlobal sObject whose name ends in "EventStream" (case-sensitive, as
