@@ -49,5 +49,8 @@ std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content);
 // Size of a file, 0 when missing.
 size_t FileSize(const std::string& path);
+// A loopback TCP port that was just bound and released: nothing listens there,
+// so connecting is refused. Returns 0 when no port could be bound.
+int ClosedLoopbackPort();
 
 }  // namespace forcepipe::testing

@@ -44,6 +44,24 @@ Param OrNull(std::string_view v) {
   return v;
 }
 
+// The 12 values of one `events` row (kEventColumns order), for the INSERT,
+// bulk and COPY paths. `Row` is SqlStore::PreparedRow (private, so deduced).
+template <typename Row>
+void AppendEventParams(const Row& r, int64_t now_ms, std::vector<Param>* out) {
+  out->push_back(std::string_view(r.uuid));
+  out->push_back(OrNull(r.org));
+  out->push_back(OrNull(r.source));
+  out->push_back(r.event_type);
+  out->push_back(r.ts_ms);
+  out->push_back(OrNull(r.replay));
+  out->push_back(OrNull(r.change_type));
+  out->push_back(OrNull(r.transaction_key));
+  out->push_back(OrNull(r.commit_user));
+  out->push_back(std::string_view(r.entry->line));
+  out->push_back(OrNull(r.changed_fields));
+  out->push_back(now_ms);
+}
+
 int64_t ToInt(const std::optional<std::string>& v) {
   int64_t out = 0;
   if (v) std::from_chars(v->data(), v->data() + v->size(), out);
@@ -232,19 +250,7 @@ Status SqlStore::InsertRows(Connection* c, const std::vector<PreparedRow>& rows,
     params.clear();
     params.reserve(count * 12);
     for (size_t i = next; i < next + count; ++i) {
-      const PreparedRow& r = rows[i];
-      params.push_back(std::string_view(r.uuid));
-      params.push_back(OrNull(r.org));
-      params.push_back(OrNull(r.source));
-      params.push_back(r.event_type);
-      params.push_back(r.ts_ms);
-      params.push_back(OrNull(r.replay));
-      params.push_back(OrNull(r.change_type));
-      params.push_back(OrNull(r.transaction_key));
-      params.push_back(OrNull(r.commit_user));
-      params.push_back(std::string_view(r.entry->line));
-      params.push_back(OrNull(r.changed_fields));
-      params.push_back(now_ms);
+      AppendEventParams(rows[i], now_ms, &params);
     }
     next += count;
     int64_t n = 0;
@@ -301,18 +307,7 @@ Status SqlStore::CopyRows(Connection* c, const std::vector<PreparedRow>& rows, u
   values.reserve(rows.size() * 12);
   size_t links = 0;
   for (const PreparedRow& r : rows) {
-    values.push_back(std::string_view(r.uuid));
-    values.push_back(OrNull(r.org));
-    values.push_back(OrNull(r.source));
-    values.push_back(r.event_type);
-    values.push_back(r.ts_ms);
-    values.push_back(OrNull(r.replay));
-    values.push_back(OrNull(r.change_type));
-    values.push_back(OrNull(r.transaction_key));
-    values.push_back(OrNull(r.commit_user));
-    values.push_back(std::string_view(r.entry->line));
-    values.push_back(OrNull(r.changed_fields));
-    values.push_back(now_ms);
+    AppendEventParams(r, now_ms, &values);
     links += r.entry->objects.size();
   }
   int64_t n = 0;

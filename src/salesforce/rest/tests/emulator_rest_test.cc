@@ -11,6 +11,7 @@
 
 #include "emulator/emulator.h"
 #include "salesforce/rest/rest_client.h"
+#include "testing/process.h"
 
 namespace forcepipe::salesforce {
 namespace {
@@ -128,17 +129,8 @@ TEST_F(EmulatorRest, ExpiredTokenIsReMintedOnceAndDiscoverySucceeds) {
 }
 
 TEST_F(EmulatorRest, WrongInstanceUrlIsUnavailable) {
-  // A loopback port that was bound and released: connection refused.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
+  const int port = forcepipe::testing::ClosedLoopbackPort();  // connection refused there
+  ASSERT_GT(port, 0);
 
   auto tokens = Provider();
   ASSERT_TRUE(tokens);

@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "testing/process.h"
+
 namespace forcepipe::salesforce {
 namespace {
 
@@ -310,17 +312,8 @@ TEST(RestClient, TokenNeverAppearsInErrorsEvenWhenTheServerEchoesIt) {
 }
 
 TEST(RestClient, ConnectionRefusedIsUnavailableAndNamesThePath) {
-  // A port that was just bound and released: nothing listens there.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  const int port = ntohs(addr.sin_port);
-  close(fd);
+  const int port = forcepipe::testing::ClosedLoopbackPort();  // connection refused there
+  ASSERT_GT(port, 0);
   CountingTokenProvider tokens("http://127.0.0.1:" + std::to_string(port), "tok-");
   RestTarget target;
   target.timeout = std::chrono::seconds(5);
