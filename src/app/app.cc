@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config/loader.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "server/server.h"
 #include "sources/synthetic/synthetic_source.h"
@@ -383,7 +384,7 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
       auto rows = sql->QueryHistory(p.at("1"), limit, type);
       if (!rows.ok()) {
         std::string body = "{\"error\":\"";
-        log::AppendJsonEscaped(body, log::Redact(rows.status().message()));
+        json::AppendEscaped(&body, log::Redact(rows.status().message()));
         return server::StatusServer::Response{503, "application/json", body + "\"}"};
       }
       std::ostringstream out;

@@ -6,6 +6,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "core/json_text.h"
+
 namespace forcepipe::avro {
 namespace {
 
@@ -30,117 +32,8 @@ constexpr int kMaxDepth = 512;
 constexpr int64_t kZeroByteItemBudget = int64_t{1} << 16;
 constexpr uint32_t kMinBytesCap = 1u << 20;
 
-// JSON escaping class per byte: 0 = copy, 1 = short escape / \u00XX, 2 = non-ASCII.
-struct EscapeTable {
-  uint8_t cls[256];
-  constexpr EscapeTable() : cls() {
-    for (int i = 0; i < 256; ++i) cls[i] = i < 0x20 ? 1 : (i >= 0x80 ? 2 : 0);
-    cls[static_cast<int>('"')] = 1;
-    cls[static_cast<int>('\\')] = 1;
-  }
-};
-constexpr EscapeTable kEscape;
-
-void AppendEscapedAscii(unsigned char c, std::string* out) {
-  switch (c) {
-    case '"':
-      out->append("\\\"");
-      return;
-    case '\\':
-      out->append("\\\\");
-      return;
-    case '\b':
-      out->append("\\b");
-      return;
-    case '\f':
-      out->append("\\f");
-      return;
-    case '\n':
-      out->append("\\n");
-      return;
-    case '\r':
-      out->append("\\r");
-      return;
-    case '\t':
-      out->append("\\t");
-      return;
-    default: {
-      static const char kHex[] = "0123456789abcdef";
-      char buf[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-      out->append(buf, 6);
-    }
-  }
-}
-
-// Length of the valid UTF-8 sequence starting at p (p[0] >= 0x80), or 0 if invalid.
-size_t Utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
-  unsigned char c = p[0];
-  size_t avail = static_cast<size_t>(end - p);
-  auto cont = [&](size_t i) { return i < avail && (p[i] & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && p[1] < 0xA0) return 0;   // overlong
-    if (c == 0xED && p[1] >= 0xA0) return 0;  // surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && p[1] < 0x90) return 0;   // overlong
-    if (c == 0xF4 && p[1] >= 0x90) return 0;  // > U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
-// True when any of the 8 bytes in `w` is < 0x20, '"', '\\' or >= 0x80 (the
-// bytes AppendJsonUtf8 cannot copy as they are). Classic SWAR tests: a byte
-// below k borrows in (x - k) with its top bit clear in x.
-inline bool NeedsEscapeWord(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr uint64_t kHigh = 0x8080808080808080ULL;
-  const uint64_t quote = w ^ (kOnes * '"');
-  const uint64_t backslash = w ^ (kOnes * '\\');
-  const uint64_t t = (w - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | w;
-  return (t & kHigh) != 0;
-}
-
-// Length of the leading run of bytes that need no escaping.
-inline size_t PlainRun(const unsigned char* p, const unsigned char* end) {
-  const unsigned char* s = p;
-  while (end - p >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (NeedsEscapeWord(w)) break;
-    p += 8;
-  }
-  while (p < end && kEscape.cls[*p] == 0) ++p;
-  return static_cast<size_t>(p - s);
-}
-
 void AppendJsonUtf8(const unsigned char* p, size_t n, std::string* out) {
-  const unsigned char* end = p + n;
-  out->push_back('"');
-  while (p < end) {
-    const unsigned char* run = p;
-    p += PlainRun(p, end);
-    if (p > run) out->append(reinterpret_cast<const char*>(run), p - run);
-    if (p == end) break;
-    if (kEscape.cls[*p] == 1) {
-      AppendEscapedAscii(*p, out);
-      ++p;
-    } else {
-      size_t len = Utf8SequenceLength(p, end);
-      if (len == 0) {
-        out->append("\xEF\xBF\xBD");
-        ++p;
-      } else {
-        out->append(reinterpret_cast<const char*>(p), len);
-        p += len;
-      }
-    }
-  }
-  out->push_back('"');
+  json::AppendString(out, std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 // bytes/fixed: one code point per byte.
@@ -148,17 +41,14 @@ void AppendJsonLatin1(const unsigned char* p, size_t n, std::string* out) {
   out->push_back('"');
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = p[i];
-    switch (kEscape.cls[c]) {
-      case 0:
-        out->push_back(static_cast<char>(c));
-        break;
-      case 1:
-        AppendEscapedAscii(c, out);
-        break;
-      default: {
-        char buf[2] = {static_cast<char>(0xC0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3F))};
-        out->append(buf, 2);
-      }
+    if (c >= 0x80) {
+      const char buf[2] = {static_cast<char>(0xC0 | (c >> 6)),
+                           static_cast<char>(0x80 | (c & 0x3F))};
+      out->append(buf, 2);
+    } else if (c < 0x20 || c == '"' || c == '\\') {
+      json::AppendEscapedByte(out, c);
+    } else {
+      out->push_back(static_cast<char>(c));
     }
   }
   out->push_back('"');

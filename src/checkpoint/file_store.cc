@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/commit_logic.h"
+#include "core/json_text.h"
 
 namespace forcepipe {
 namespace {
@@ -19,44 +20,6 @@ constexpr std::string_view kFormat = "forcepipe-checkpoints";
 constexpr int kVersion = 1;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
-
-// RFC 3629 validation: rejects overlong forms, surrogates and > U+10FFFF, the
-// same set nlohmann::json refuses to dump.
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c1 < lo || c1 > hi) return false;
-    for (size_t k = 2; k < len; ++k) {
-      unsigned char ck = static_cast<unsigned char>(s[i + k]);
-      if (ck < 0x80 || ck > 0xBF) return false;
-    }
-    i += len;
-  }
-  return true;
-}
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -177,11 +140,11 @@ Result<std::string> FileCheckpointStore::Serialize(const CheckpointMap& values, 
     doc["epoch"] = epoch;
     nlohmann::ordered_json cps = nlohmann::ordered_json::object();
     for (const auto& [key, value] : values) {
-      if (!IsValidUtf8(key)) {
+      if (!json::IsValidUtf8(key)) {
         return Status::InvalidArgument("checkpoint key \"" + checkpoint::PrintableKey(key) +
                                        "\" is not valid UTF-8; the file store needs UTF-8 keys");
       }
-      if (IsValidUtf8(value)) {
+      if (json::IsValidUtf8(value)) {
         cps[key] = value;
       } else {
         cps[key] = {{"base64", Base64Encode(value)}};

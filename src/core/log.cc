@@ -11,6 +11,8 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "core/json_text.h"
+
 namespace forcepipe::log {
 namespace {
 
@@ -59,9 +61,9 @@ class Formatter final : public spdlog::formatter {
       line += "\",\"level\":\"";
       line += level;
       line += "\",\"component\":\"";
-      AppendJsonEscaped(line, name);
+      json::AppendEscaped(&line, name);
       line += "\",\"msg\":\"";
-      AppendJsonEscaped(line, text);
+      json::AppendEscaped(&line, text);
       line += "\"}\n";
     } else {
       line = std::string(ts) + " " + std::string(level) + " [" + std::string(name) + "] " + text +
@@ -141,37 +143,6 @@ std::string Redact(std::string_view text) {
 std::vector<RecentMessage> Recent() {
   std::lock_guard<std::mutex> l(RecentMu());
   return {RecentRing().begin(), RecentRing().end()};
-}
-
-void AppendJsonEscaped(std::string& out, std::string_view s) {
-  static const char* kHex = "0123456789abcdef";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
 }
 
 }  // namespace forcepipe::log

@@ -40,7 +40,4 @@ struct RecentMessage {
 };
 std::vector<RecentMessage> Recent();
 
-// Escapes `s` as the body of a JSON string (no quotes added).
-void AppendJsonEscaped(std::string& out, std::string_view s);
-
 }  // namespace forcepipe::log

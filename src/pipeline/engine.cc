@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/json_text.h"
 #include "core/log.h"
 
 namespace forcepipe {
@@ -157,15 +158,15 @@ void Engine::RunSource(size_t index) {
 void Engine::OnDrop(const Entry& entry, const std::string& reason) {
   if (options_.dead_letter_path.empty()) return;
   std::string line = "{\"ts_ns\":" + std::to_string(clock_->NowUnixNanos()) + ",\"sink\":\"";
-  log::AppendJsonEscaped(line, sink_->kind());
+  json::AppendEscaped(&line, sink_->kind());
   line += "\",\"reason\":\"";
-  log::AppendJsonEscaped(line, reason);
+  json::AppendEscaped(&line, reason);
   line += "\",\"key\":\"";
-  log::AppendJsonEscaped(line, entry.checkpoint.key);
+  json::AppendEscaped(&line, entry.checkpoint.key);
   line += "\",\"position\":\"";
-  log::AppendJsonEscaped(line, entry.checkpoint.value);
+  json::AppendEscaped(&line, entry.checkpoint.value);
   line += "\",\"line\":\"";
-  log::AppendJsonEscaped(line, log::Redact(entry.line));
+  json::AppendEscaped(&line, log::Redact(entry.line));
   line += "\"}\n";
   std::lock_guard<std::mutex> l(drop_mu_);
   std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);

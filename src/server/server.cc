@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "core/json_text.h"
 #include "core/log.h"
 #include "server/metrics.h"
 #include "server/status_page.h"
@@ -36,9 +37,9 @@ const config::OptionTable kServerOptions = {
 };
 
 std::string Json(std::string_view s) {
-  std::string out = "\"";
-  log::AppendJsonEscaped(out, s);
-  return out + "\"";
+  std::string out;
+  json::AppendString(&out, s);
+  return out;
 }
 
 std::string Num(double v) {

@@ -13,11 +13,5 @@ TEST(Redact, ReplacesEveryRegisteredSecret) {
   EXPECT_EQ(Redact("abc stays"), "abc stays");
 }
 
-TEST(AppendJsonEscaped, EscapesControlCharacters) {
-  std::string out;
-  AppendJsonEscaped(out, std::string("a\"b\\c\nd\x01", 8));
-  EXPECT_EQ(out, "a\\\"b\\\\c\\nd\\u0001");
-}
-
 }  // namespace
 }  // namespace forcepipe::log

@@ -1,50 +1,9 @@
 #include "sinks/file/json_writer.h"
 
-#include <array>
+#include "core/json_text.h"
 
 namespace forcepipe::file_sink {
 namespace {
-
-// 0: copy as is; 1: needs an escape; 2: starts a multi-byte sequence (or is invalid).
-constexpr std::array<uint8_t, 256> MakeClass() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[c] = 1;
-  t['"'] = 1;
-  t['\\'] = 1;
-  for (int c = 0x80; c < 0x100; ++c) t[c] = 2;
-  return t;
-}
-constexpr std::array<uint8_t, 256> kClass = MakeClass();
-constexpr char kHex[] = "0123456789abcdef";
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-
-// Length of the valid UTF-8 sequence at s[i] (2..4), or 0 when invalid.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  const unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-  if (c1 < lo || c1 > hi) return 0;
-  for (size_t k = 2; k < len; ++k) {
-    const unsigned char ck = static_cast<unsigned char>(s[i + k]);
-    if (ck < 0x80 || ck > 0xBF) return 0;
-  }
-  return len;
-}
 
 // Days since 1970-01-01 -> civil date (Howard Hinnant's algorithm).
 void CivilFromDays(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
@@ -86,63 +45,7 @@ void AppendLabelObject(std::string& out, const std::vector<Label>* labels) {
 
 }  // namespace
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    // Copy the longest run of bytes that need nothing.
-    size_t run = i;
-    while (run < n && kClass[static_cast<unsigned char>(s[run])] == 0) ++run;
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      if (i == n) break;
-    }
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (kClass[c] == 1) {
-      out.push_back('\\');
-      switch (c) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '\b':
-          out.push_back('b');
-          break;
-        case '\f':
-          out.push_back('f');
-          break;
-        case '\n':
-          out.push_back('n');
-          break;
-        case '\r':
-          out.push_back('r');
-          break;
-        case '\t':
-          out.push_back('t');
-          break;
-        default:
-          out += "u00";
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 15]);
-      }
-      ++i;
-    } else {
-      const size_t len = Utf8SequenceLength(s, i);
-      if (len == 0) {
-        out += kReplacement;
-        ++i;
-      } else {
-        out.append(s.data() + i, len);
-        i += len;
-      }
-    }
-  }
-  out.push_back('"');
-}
+void AppendJsonString(std::string& out, std::string_view s) { json::AppendString(&out, s); }
 
 void AppendRfc3339Nanos(std::string& out, int64_t unix_nanos) {
   constexpr int64_t kNanosPerSecond = 1'000'000'000;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/json_text.h"
+
 namespace forcepipe::loki {
 namespace {
 
@@ -82,87 +84,9 @@ inline char* PutPair(char* p, const Label& l) {
 }
 
 // --- JSON helpers ------------------------------------------------------------
-// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
-size_t Utf8SeqLen(std::string_view s, size_t i) {
-  auto c = uint8_t(s[i]);
-  auto cont = [&](size_t k) { return i + k < s.size() && (uint8_t(s[i + k]) & 0xC0) == 0x80; };
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    auto c1 = uint8_t(s[i + 1]);
-    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
-    if (c == 0xED && c1 >= 0xA0) return 0;  // surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    auto c1 = uint8_t(s[i + 1]);
-    if (c == 0xF0 && c1 < 0x90) return 0;
-    if (c == 0xF4 && c1 >= 0x90) return 0;
-    return 4;
-  }
-  return 0;
-}
-
 // Appends `s` as JSON string content. Invalid UTF-8 becomes U+FFFD so the body
 // is always valid JSON.
-void AppendJsonChars(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = uint8_t(s[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      size_t j = i + 1;
-      while (j < s.size()) {
-        auto d = uint8_t(s[j]);
-        if (d < 0x20 || d >= 0x80 || d == '"' || d == '\\') break;
-        ++j;
-      }
-      out->append(s.data() + i, j - i);
-      i = j;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        ++i;
-        continue;
-      case '\\':
-        out->append("\\\\");
-        ++i;
-        continue;
-      case '\n':
-        out->append("\\n");
-        ++i;
-        continue;
-      case '\r':
-        out->append("\\r");
-        ++i;
-        continue;
-      case '\t':
-        out->append("\\t");
-        ++i;
-        continue;
-      default:
-        break;
-    }
-    if (c < 0x20) {
-      char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-      out->append(esc, 6);
-      ++i;
-      continue;
-    }
-    size_t n = Utf8SeqLen(s, i);
-    if (n == 0) {
-      out->append("\\ufffd");
-      ++i;
-    } else {
-      out->append(s.data() + i, n);
-      i += n;
-    }
-  }
-}
+void AppendJsonChars(std::string* out, std::string_view s) { json::AppendEscaped(out, s); }
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/json_text.h"
 #include "core/log.h"
 #include "salesforce/cdc/change_event.h"
 
@@ -57,7 +58,7 @@ bool ReplaceJsonArray(std::string* json, std::string_view key,
   std::string arr = "[";
   for (size_t k = 0; k < names.size(); ++k) {
     arr += k ? ",\"" : "\"";
-    log::AppendJsonEscaped(arr, names[k]);
+    json::AppendEscaped(&arr, names[k]);
     arr += '"';
   }
   arr += ']';
@@ -104,7 +105,7 @@ std::string JsonArray(const std::vector<std::string>& names) {
   std::string out = "[";
   for (size_t i = 0; i < names.size(); ++i) {
     out += i ? ",\"" : "\"";
-    log::AppendJsonEscaped(out, names[i]);
+    json::AppendEscaped(&out, names[i]);
     out += '"';
   }
   return out + "]";

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "core/json_text.h"
 #include "core/log.h"
 #include "salesforce/auth/auth_config.h"
 #include "salesforce/rest/rest_client.h"
@@ -356,11 +357,11 @@ void PubSubSource::DeadLetter(const std::string& topic, const std::string& repla
                               const std::string& schema_id, const std::string& reason,
                               const std::string& payload) {
   std::string line = "{\"topic\":\"";
-  log::AppendJsonEscaped(line, topic);
+  json::AppendEscaped(&line, topic);
   line += "\",\"replay_id\":\"" + replay_b64 + "\",\"schema_id\":\"";
-  log::AppendJsonEscaped(line, schema_id);
+  json::AppendEscaped(&line, schema_id);
   line += "\",\"reason\":\"";
-  log::AppendJsonEscaped(line, reason);
+  json::AppendEscaped(&line, reason);
   line += "\",\"payload_base64\":\"" + Base64Encode(payload) + "\"}\n";
   std::lock_guard<std::mutex> l(dl_mu_);
   if (options_.dead_letter_path.empty()) return;

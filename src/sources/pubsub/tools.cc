@@ -9,6 +9,7 @@
 
 #include "avro/encoder.h"
 #include "avro/json_value.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "sources/pubsub/event_mapper.h"
 #include "sources/pubsub/pubsub_source.h"
@@ -66,9 +67,9 @@ class PrintContext final : public SourceContext {
 };
 
 std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  log::AppendJsonEscaped(out, s);
-  return out + "\"";
+  std::string out;
+  json::AppendString(&out, s);
+  return out;
 }
 
 }  // namespace
