@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/base64.h"
+
 namespace forcepipe::avro {
 namespace {
 
@@ -387,31 +389,6 @@ void WriteCanonical(const Schema& s, std::unordered_set<const Schema*>* seen, st
   }
 }
 
-std::string Base64UrlNoPad(const unsigned char* data, size_t n) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    uint32_t v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-    out.push_back(kAlphabet[v & 63]);
-  }
-  if (n - i == 1) {
-    uint32_t v = data[i] << 16;
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-  } else if (n - i == 2) {
-    uint32_t v = (data[i] << 16) | (data[i + 1] << 8);
-    out.push_back(kAlphabet[(v >> 18) & 63]);
-    out.push_back(kAlphabet[(v >> 12) & 63]);
-    out.push_back(kAlphabet[(v >> 6) & 63]);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string CanonicalForm(const Schema& schema) {
@@ -428,7 +405,7 @@ std::string SchemaId(const Schema& schema) {
   if (EVP_Digest(canonical.data(), canonical.size(), md, &len, EVP_md5(), nullptr) != 1) {
     return "";
   }
-  return Base64UrlNoPad(md, len);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 }  // namespace forcepipe::avro

@@ -103,9 +103,9 @@ Result<std::string> OAuthService::VerifyJwt(const std::string& assertion, HttpRe
   size_t d1 = assertion.find('.');
   size_t d2 = d1 == std::string::npos ? d1 : assertion.find('.', d1 + 1);
   if (d2 == std::string::npos) return fail("invalid_grant", "invalid assertion");
-  auto header = Base64Decode(std::string_view(assertion).substr(0, d1));
-  auto payload = Base64Decode(std::string_view(assertion).substr(d1 + 1, d2 - d1 - 1));
-  auto sig = Base64Decode(std::string_view(assertion).substr(d2 + 1));
+  auto header = Base64UrlDecode(std::string_view(assertion).substr(0, d1));
+  auto payload = Base64UrlDecode(std::string_view(assertion).substr(d1 + 1, d2 - d1 - 1));
+  auto sig = Base64UrlDecode(std::string_view(assertion).substr(d2 + 1));
   if (!header || !payload || !sig) return fail("invalid_grant", "invalid assertion");
   nlohmann::json h, p;
   try {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/base64.h"
 #include "core/clock.h"
 
 namespace forcepipe::emulator {
@@ -31,11 +32,7 @@ std::string RandomToken(size_t n);
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 std::string HexEncode(std::string_view data);
-// Standard base64 with padding; base64url without padding. Decoding accepts both alphabets
-// and optional padding; nullopt on invalid input.
-std::string Base64Encode(std::string_view data);
-std::string Base64UrlEncode(std::string_view data);
-std::optional<std::string> Base64Decode(std::string_view text);
+// Base64: core/base64.h.
 
 // A clock that reads `base` and adds an offset that only grows (admin "advance the
 // clock"). Does not own `base`.

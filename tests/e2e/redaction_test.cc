@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/base64.h"
 #include "e2e_util.h"
 
 namespace forcepipe {
@@ -39,27 +40,10 @@ constexpr const char* kLokiPassword = "CnryLokiPassword5T1w";
 constexpr const char* kLokiBearer = "CnryLokiBearer6V0r";
 constexpr const char* kPgPassword = "CnryPgPassword2K7d";
 
-std::string Base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(t[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
-  }
-  if (bits > -6) out.push_back(t[((val << 8) >> (bits + 8)) & 0x3F]);
-  while (out.size() % 4) out.push_back('=');
-  return out;
-}
-
 std::vector<std::string> Canaries() {
   return {kRightSecret, kWrongSecret, kServerToken, kLokiPassword, kLokiBearer, kPgPassword,
           // The Basic auth header value, in case a request is ever dumped.
-          Base64(std::string(kLokiUser) + ":" + kLokiPassword)};
+          Base64Encode(std::string(kLokiUser) + ":" + kLokiPassword)};
 }
 
 // A free loopback port nothing listens on (bound, then closed).

@@ -17,6 +17,7 @@
 #include "avro/schema.h"
 #include "avro/tests/random_avro.h"
 #include "avro/value.h"
+#include "core/base64.h"
 
 // Counts heap allocations so tests can assert the decode hot path makes none.
 static std::atomic<long> g_allocations{0};
@@ -454,23 +455,9 @@ TEST(Decoder, DecodesRealSalesforceHeader) {
   Json fetch = Json::parse(
       ReadFile(SharedDir() + "/schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   std::string b64 = fetch["events"][0]["event"]["payload"];
-  std::string raw;
-  {
-    static const std::string kAlphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    uint32_t acc = 0;
-    int bits = 0;
-    for (char c : b64) {
-      size_t k = kAlphabet.find(c);
-      if (k == std::string::npos) continue;
-      acc = (acc << 6) | static_cast<uint32_t>(k);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        raw.push_back(static_cast<char>((acc >> bits) & 0xff));
-      }
-    }
-  }
+  auto decoded = Base64Decode(b64);
+  ASSERT_TRUE(decoded.has_value()) << b64;
+  const std::string raw = *decoded;
   auto full = MustParse(ReadFile(SharedDir() + "/schemas/AccountChangeEvent.2023.json"));
   const Schema* header = full->fields()[0].type;
   // Re-parse the header alone from its canonical form (ChangeType has no namespace).

@@ -10,12 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/base64.h"
 #include "core/status.h"
 
 namespace forcepipe::salesforce {
-
-// base64url without padding (RFC 7515 §2).
-std::string Base64UrlEncode(std::string_view data);
 
 struct JwtClaims {
   std::string iss;  // the connected app's client_id

@@ -1,35 +1,11 @@
 #include "sources/pubsub/event_mapper.h"
 
-#include <openssl/evp.h>
-
+#include "core/base64.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "salesforce/cdc/change_event.h"
 
 namespace forcepipe::pubsub {
-
-std::string Base64Encode(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-Result<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return Status::InvalidArgument("base64: length is not a multiple of 4");
-  std::string out(3 * text.size() / 4, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return Status::InvalidArgument("base64: invalid characters");
-  size_t pad = 0;
-  if (!text.empty() && text.back() == '=') ++pad;
-  if (text.size() > 1 && text[text.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
 
 bool ReplaceJsonArray(std::string* json, std::string_view key,
                       const std::vector<std::string>& names) {

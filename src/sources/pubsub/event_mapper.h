@@ -19,15 +19,13 @@
 #include <string_view>
 
 #include "avro/value.h"
+#include "core/base64.h"
 #include "core/entry.h"
 #include "core/status.h"
 #include "salesforce/proto/pubsub_api.pb.h"
 #include "sources/pubsub/pubsub_client.h"
 
 namespace forcepipe::pubsub {
-
-std::string Base64Encode(std::string_view bytes);
-Result<std::string> Base64Decode(std::string_view text);
 
 class EventMapper {
  public:

@@ -269,7 +269,7 @@ void PubSubSource::CommitterLoop() {
       auto bytes = Base64Decode(target);
       {
         std::lock_guard<std::mutex> w(s->write_mu);
-        if (bytes.ok() && s->managed_stream) {
+        if (bytes && s->managed_stream) {
           eventbus::v1::ManagedFetchRequest req;
           req.set_num_requested(0);
           auto* c = req.mutable_commit_replay_id_request();
@@ -279,7 +279,7 @@ void PubSubSource::CommitterLoop() {
         }
       }
       l.lock();
-      if (!bytes.ok()) {
+      if (!bytes) {
         log->error("{}: committed position \"{}\" is not a base64 replay id; not committed to {}",
                    s->topic, target, s->managed);
         s->commit_sent = target;
@@ -301,7 +301,7 @@ void PubSubSource::CommitterLoop() {
 Status PubSubSource::SeekManaged(Stream& s, const salesforce::AccessToken& token,
                                  const std::string& replay_b64) {
   auto bytes = Base64Decode(replay_b64);
-  if (!bytes.ok()) return bytes.status();
+  if (!bytes) return Status::InvalidArgument("not a base64 replay id: \"" + replay_b64 + "\"");
   grpc::ClientContext gctx;
   PubSubClient::Authorize(&gctx, token);
   gctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -418,7 +418,7 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
       if (!cp.ok()) return fail(cp.status());
       if (cp->has_value() && !(*cp)->empty()) {
         auto bytes = Base64Decode(**cp);
-        if (!bytes.ok()) {
+        if (!bytes) {
           return fail(Status::Corruption("checkpoint " + s.key + " is not a base64 replay id: \"" +
                                          **cp + "\""));
         }

@@ -91,7 +91,7 @@ Status RunTail(Connection conn, const TailOptions& o, std::FILE* out,
     so.initial_preset = Preset::kLatest;
   } else {
     auto bytes = Base64Decode(o.from);
-    if (!bytes.ok() || bytes->empty()) {
+    if (!bytes || bytes->empty()) {
       return Status::InvalidArgument(
           "--from: expected earliest, latest or a base64 replay id, got \"" + o.from + "\"");
     }

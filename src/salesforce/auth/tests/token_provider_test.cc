@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "config/node.h"
+#include "core/base64.h"
 #include "core/log.h"
 #include "salesforce/auth/auth_config.h"
 #include "salesforce/auth/http_client.h"
@@ -70,29 +71,10 @@ const KeyPair& TestKey() {
   return kKey;
 }
 
-std::string Base64UrlDecode(std::string_view in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    size_t k = kAlphabet.find(c);
-    if (k == std::string::npos) return "<invalid>";
-    acc = (acc << 6) | static_cast<uint32_t>(k);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
-
 bool VerifyRs256(const std::string& jwt, const std::string& public_pem) {
   size_t d2 = jwt.rfind('.');
   if (d2 == std::string::npos) return false;
-  std::string sig = Base64UrlDecode(jwt.substr(d2 + 1));
+  std::string sig = Base64UrlDecode(jwt.substr(d2 + 1)).value_or("<invalid>");
   BIO* b = BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size()));
   EVP_PKEY* key = PEM_read_bio_PUBKEY(b, nullptr, nullptr, nullptr);
   BIO_free(b);
@@ -328,8 +310,9 @@ TEST(TokenProvider, JwtBearerAssertionIsSignedWithTheKey) {
   size_t d2 = jwt.rfind('.');
   ASSERT_NE(d1, std::string::npos);
   ASSERT_NE(d1, d2);
-  auto header = nlohmann::json::parse(Base64UrlDecode(jwt.substr(0, d1)));
-  auto claims = nlohmann::json::parse(Base64UrlDecode(jwt.substr(d1 + 1, d2 - d1 - 1)));
+  auto header = nlohmann::json::parse(Base64UrlDecode(jwt.substr(0, d1)).value_or("<invalid>"));
+  auto claims =
+      nlohmann::json::parse(Base64UrlDecode(jwt.substr(d1 + 1, d2 - d1 - 1)).value_or("<invalid>"));
   EXPECT_EQ(header["alg"], "RS256");
   EXPECT_EQ(claims["iss"], "3MVG9testClientId");
   EXPECT_EQ(claims["sub"], "integration@acme.example.com");
@@ -356,7 +339,8 @@ TEST(TokenProvider, JwtAudienceDefaultsToLoginUrl) {
   const std::string jwt = FormValue(sf.last_form(), "assertion");
   size_t d1 = jwt.find('.');
   size_t d2 = jwt.rfind('.');
-  auto claims = nlohmann::json::parse(Base64UrlDecode(jwt.substr(d1 + 1, d2 - d1 - 1)));
+  auto claims =
+      nlohmann::json::parse(Base64UrlDecode(jwt.substr(d1 + 1, d2 - d1 - 1)).value_or("<invalid>"));
   EXPECT_EQ(claims["aud"], sf.url());
 }
 

@@ -1,7 +1,6 @@
 #include "sources/pubsub/event_mapper.h"
 
 #include <gtest/gtest.h>
-#include <openssl/rand.h>
 
 #include <nlohmann/json.hpp>
 
@@ -15,21 +14,6 @@ namespace {
 std::string Shared(const std::string& name) {
   const char* dir = std::getenv("FORCEPIPE_SHARED_DIR");
   return testing::ReadFile(std::string(dir ? dir : "../shared") + "/schemas/" + name);
-}
-
-TEST(Base64, RoundTripsEveryLength) {
-  for (size_t n = 0; n < 40; ++n) {
-    std::string bytes(n, '\0');
-    if (n) RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(n));
-    std::string enc = Base64Encode(bytes);
-    EXPECT_EQ(enc.size() % 4, 0u);
-    auto dec = Base64Decode(enc);
-    ASSERT_TRUE(dec.ok()) << enc;
-    EXPECT_EQ(*dec, bytes) << n;
-  }
-  EXPECT_EQ(Base64Encode(std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8)), "AAAAAAAAAQI=");
-  EXPECT_FALSE(Base64Decode("abc").ok());
-  EXPECT_FALSE(Base64Decode("ab$=").ok());
 }
 
 TEST(ReplaceJsonArray, ReplacesOnlyTheFirstKeyOccurrence) {
