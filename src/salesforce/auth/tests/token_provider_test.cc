@@ -31,6 +31,7 @@
 #include "salesforce/auth/auth_config.h"
 #include "salesforce/auth/http_client.h"
 #include "salesforce/auth/jwt.h"
+#include "testing/process.h"
 
 namespace forcepipe::salesforce {
 namespace {
@@ -687,18 +688,7 @@ TEST(Jwt, Base64UrlHasNoPadding) {
   EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/sf_auth_test.XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::forcepipe::testing::TempDir;
 
 TEST(AuthConfig, MakeTokenProviderFromYamlWithPrivateKeyFile) {
   FakeSalesforce sf;

@@ -18,6 +18,7 @@
 #include "core/entry.h"
 #include "sinks/sql/connection.h"
 #include "sinks/sql/dsn.h"
+#include "testing/process.h"
 
 namespace forcepipe::sql::testing {
 
@@ -30,21 +31,7 @@ inline std::string ReadDsnFile(const char* env) {
   return dsn;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "fp-sql-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = ::forcepipe::testing::TempDir;
 
 inline std::string RandomSuffix() {
   static std::atomic<int> n{0};
