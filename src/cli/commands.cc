@@ -185,40 +185,38 @@ int StateShow(const Options& o) {
   return kOk;
 }
 
-int StateSet(const Options& o) {
+namespace {
+
+// Applies one change to the checkpoint store and prints `done` on success.
+int CommitState(const Options& o, const CommitRequest& r, const char* verb,
+                const std::string& done) {
   int code = kOk;
   auto store = OpenStore(o, &code);
   if (!store.ok()) {
     PrintError("state", store.status());
     return code;
   }
-  CommitRequest r;
-  r.set[o.key] = o.value;
   Status s = (*store)->Commit(r);
   if (!s.ok()) {
-    PrintError("state set", s);
+    PrintError(verb, s);
     return kRuntime;
   }
-  std::printf("%s\t%s\n", o.key.c_str(), o.value.c_str());
+  std::printf("%s\n", done.c_str());
   return kOk;
 }
 
+}  // namespace
+
+int StateSet(const Options& o) {
+  CommitRequest r;
+  r.set[o.key] = o.value;
+  return CommitState(o, r, "state set", o.key + "\t" + o.value);
+}
+
 int StateDelete(const Options& o) {
-  int code = kOk;
-  auto store = OpenStore(o, &code);
-  if (!store.ok()) {
-    PrintError("state", store.status());
-    return code;
-  }
   CommitRequest r;
   r.erase.push_back(o.key);
-  Status s = (*store)->Commit(r);
-  if (!s.ok()) {
-    PrintError("state delete", s);
-    return kRuntime;
-  }
-  std::printf("deleted %s\n", o.key.c_str());
-  return kOk;
+  return CommitState(o, r, "state delete", "deleted " + o.key);
 }
 
 int Demo(const Options& o) {
