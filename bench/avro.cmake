@@ -5,5 +5,5 @@ if(TARGET forcepipe_avro AND TARGET forcepipe_avro_testing)
   target_link_libraries(avro_bench PRIVATE forcepipe_avro forcepipe_avro_testing
     benchmark::benchmark)
   target_compile_definitions(avro_bench PRIVATE
-    FORCEPIPE_SHARED_DIR_DEFAULT="${PROJECT_SOURCE_DIR}/../shared")
+    FORCEPIPE_TESTDATA_DIR="${FORCEPIPE_TESTDATA_DIR}")
 endif()

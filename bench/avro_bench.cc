@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -16,8 +17,8 @@
 #include "avro/schema.h"
 #include "avro/tests/random_avro.h"
 
-#ifndef FORCEPIPE_SHARED_DIR_DEFAULT
-#define FORCEPIPE_SHARED_DIR_DEFAULT "/work/shared"
+#ifndef FORCEPIPE_TESTDATA_DIR
+#error "FORCEPIPE_TESTDATA_DIR is set by bench/avro.cmake"
 #endif
 
 namespace {
@@ -52,9 +53,12 @@ Value Header(const Schema& h, int i) {
 const Fixture& GetFixture() {
   static Fixture* f = [] {
     auto* fx = new Fixture();
-    const char* dir = std::getenv("FORCEPIPE_SHARED_DIR");
-    std::ifstream in(std::string(dir != nullptr ? dir : FORCEPIPE_SHARED_DIR_DEFAULT) +
-                     "/schemas/AccountChangeEvent.json");
+    const char* path = FORCEPIPE_TESTDATA_DIR "/schemas/AccountChangeEvent.json";
+    std::ifstream in(path);
+    if (!in) {
+      std::fprintf(stderr, "avro_bench: test data file missing: %s\n", path);
+      std::exit(1);
+    }
     std::stringstream ss;
     ss << in.rdbuf();
     fx->schema = *ParseSchema(ss.str());

@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -16,9 +17,12 @@ namespace {
 using forcepipe::salesforce::cdc::FieldMap;
 
 std::shared_ptr<const forcepipe::avro::Schema> Account() {
-  const char* dir = std::getenv("FORCEPIPE_SHARED_DIR");
-  std::ifstream f(std::string(dir ? dir : FORCEPIPE_SHARED_DIR_DEFAULT) +
-                  "/schemas/AccountChangeEvent.json");
+  const char* path = FORCEPIPE_TESTDATA_DIR "/schemas/AccountChangeEvent.json";
+  std::ifstream f(path);
+  if (!f) {
+    std::fprintf(stderr, "cdc_bench: test data file missing: %s\n", path);
+    std::exit(1);
+  }
   std::stringstream ss;
   ss << f.rdbuf();
   auto s = forcepipe::avro::ParseSchema(ss.str());

@@ -5,5 +5,5 @@ if(TARGET forcepipe_avro)
   target_link_libraries(avro_fuzz PRIVATE forcepipe_avro)
   target_link_options(avro_fuzz PRIVATE -fsanitize=fuzzer)
   target_compile_definitions(avro_fuzz PRIVATE
-    FORCEPIPE_FUZZ_SCHEMA_DIR="${PROJECT_SOURCE_DIR}/../shared/schemas")
+    FORCEPIPE_FUZZ_SCHEMA_DIR="${FORCEPIPE_TESTDATA_DIR}/schemas")
 endif()

@@ -24,7 +24,7 @@
 #include "avro/schema.h"
 
 #ifndef FORCEPIPE_FUZZ_SCHEMA_DIR
-#define FORCEPIPE_FUZZ_SCHEMA_DIR "/work/shared/schemas"
+#error "FORCEPIPE_FUZZ_SCHEMA_DIR is set by fuzz/avro.cmake (testdata/schemas)"
 #endif
 
 namespace {

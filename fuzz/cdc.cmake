@@ -5,5 +5,5 @@ if(TARGET forcepipe_sf_cdc)
   target_link_libraries(cdc_fuzz PRIVATE forcepipe_sf_cdc forcepipe_avro)
   target_link_options(cdc_fuzz PRIVATE -fsanitize=fuzzer)
   target_compile_definitions(cdc_fuzz PRIVATE
-    FORCEPIPE_FUZZ_SCHEMA_DIR="${PROJECT_SOURCE_DIR}/../shared/schemas")
+    FORCEPIPE_FUZZ_SCHEMA_DIR="${FORCEPIPE_TESTDATA_DIR}/schemas")
 endif()

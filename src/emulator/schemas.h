@@ -1,7 +1,7 @@
 #pragma once
 
-// Schemas served by the emulator: the real-org captures copied from /work/shared/schemas
-// into src/emulator/schemas/ plus the modelled LoginEventStream, embedded into the binary
+// Schemas served by the emulator: the real-org captures in testdata/schemas/ (provenance in
+// testdata/schemas/SOURCES.md) plus the modelled LoginEventStream, embedded into the binary
 // at build time (CMake generates embedded_schemas.cc), so the emulator needs no files.
 //
 // Thread safety: immutable data; LoadSchema is a pure function.
@@ -20,7 +20,8 @@
 namespace forcepipe::emulator {
 
 struct EmbeddedSchema {
-  const char* name;  // file name without ".json", e.g. "AccountChangeEvent.2023"
+  const char* name;  // the name topics use, e.g. "AccountChangeEvent.2023", "Low_Ink__e"
+  const char* file;  // the file in testdata/schemas/ it was embedded from
   const char* json;  // file contents as found
 };
 // Defined in the generated embedded_schemas.cc.

@@ -14,6 +14,7 @@
 #include "avro/tests/avro_c_shim.h"
 #include "avro/tests/random_avro.h"
 #include "avro/value.h"
+#include "testing/testdata.h"
 
 namespace forcepipe::avro {
 namespace {
@@ -171,18 +172,12 @@ TEST(AvroCDifferential, RandomSchemasAndData) {
 }
 
 TEST(AvroCDifferential, SharedSalesforceSchemas) {
-  const char* dir = std::getenv("FORCEPIPE_SHARED_DIR");
-  std::string schemas = std::string(dir != nullptr ? dir : "/work/shared") + "/schemas";
   testing::RandomAvro rnd(2024);
   int n = 0;
   for (const char* file : {"AccountChangeEvent.json", "ContactChangeEvent.json",
                            "Some_Custom_Object__ChangeEvent.json", "Order_Event__e.json",
                            "Low_Ink__e.compact.json", "Test_Event__e.json"}) {
-    std::ifstream in(schemas + "/" + file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ASSERT_FALSE(ss.str().empty()) << file;
-    Differential(ss.str(), &rnd, 100, file);
+    Differential(forcepipe::testing::ReadTestData(std::string("schemas/") + file), &rnd, 100, file);
     if (::testing::Test::HasFailure()) return;
     ++n;
   }

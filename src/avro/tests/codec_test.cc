@@ -18,6 +18,7 @@
 #include "avro/tests/random_avro.h"
 #include "avro/value.h"
 #include "core/base64.h"
+#include "testing/testdata.h"
 
 // Counts heap allocations so tests can assert the decode hot path makes none.
 static std::atomic<long> g_allocations{0};
@@ -33,18 +34,6 @@ namespace forcepipe::avro {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string SharedDir() {
-  const char* d = std::getenv("FORCEPIPE_SHARED_DIR");
-  return d != nullptr ? d : "/work/shared";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::shared_ptr<const Schema> MustParse(std::string_view json) {
   auto r = ParseSchema(json);
@@ -214,10 +203,10 @@ TEST(Encoder, RejectsMismatchedValues) {
 TEST(Codec, RoundTripsEverySharedSchema) {
   testing::RandomAvro rnd(42);
   int schemas = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(SharedDir() + "/schemas")) {
+  for (const auto& entry : std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
     std::string file = entry.path().filename().string();
     if (entry.path().extension() != ".json" || file.find("sample") != std::string::npos) continue;
-    auto schema = MustParse(ReadFile(entry.path().string()));
+    auto schema = MustParse(forcepipe::testing::ReadTestData("schemas/" + file));
     ASSERT_NE(schema, nullptr) << file;
     auto decoder = MustDecoder(schema);
     for (int i = 0; i < 200; ++i) {
@@ -320,7 +309,7 @@ TEST(Decoder, JsonStringsRoundTripAtEveryWordOffset) {
 }
 
 TEST(Decoder, RejectsEveryTruncationAndTrailingBytes) {
-  auto s = MustParse(ReadFile(SharedDir() + "/schemas/AccountChangeEvent.json"));
+  auto s = MustParse(forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.json"));
   auto d = MustDecoder(s);
   testing::RandomAvro rnd(7);
   for (int i = 0; i < 20; ++i) {
@@ -409,7 +398,7 @@ TEST(Decoder, RecursiveSchemaDecodesAndDeepNestingFails) {
 }
 
 TEST(Decoder, DecodeIntoReusesValueAcrossShapes) {
-  auto s = MustParse(ReadFile(SharedDir() + "/schemas/AccountChangeEvent.json"));
+  auto s = MustParse(forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.json"));
   auto d = MustDecoder(s);
   testing::RandomAvro rnd(99);
   Value reused;
@@ -423,7 +412,7 @@ TEST(Decoder, DecodeIntoReusesValueAcrossShapes) {
 }
 
 TEST(Decoder, HotPathMakesNoHeapAllocations) {
-  auto s = MustParse(ReadFile(SharedDir() + "/schemas/AccountChangeEvent.json"));
+  auto s = MustParse(forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.json"));
   auto d = MustDecoder(s);
   testing::RandomAvro rnd(3);
   std::vector<std::string> payloads;
@@ -453,12 +442,12 @@ TEST(Decoder, DecodesRealSalesforceHeader) {
   // The captured FetchResponse: its ChangeEventHeader decodes with the 2023 schema's
   // header record (the body was written with another schema version).
   Json fetch = Json::parse(
-      ReadFile(SharedDir() + "/schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
+      forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   std::string b64 = fetch["events"][0]["event"]["payload"];
   auto decoded = Base64Decode(b64);
   ASSERT_TRUE(decoded.has_value()) << b64;
   const std::string raw = *decoded;
-  auto full = MustParse(ReadFile(SharedDir() + "/schemas/AccountChangeEvent.2023.json"));
+  auto full = MustParse(forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.json"));
   const Schema* header = full->fields()[0].type;
   // Re-parse the header alone from its canonical form (ChangeType has no namespace).
   auto header_schema = MustParse(CanonicalForm(*header));
@@ -486,10 +475,10 @@ namespace {
 
 TEST(ValueFromJson, InvertsDecodeToJsonOnSharedSchemas) {
   testing::RandomAvro rnd(5);
-  for (const auto& entry : std::filesystem::directory_iterator(SharedDir() + "/schemas")) {
+  for (const auto& entry : std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
     std::string file = entry.path().filename().string();
     if (entry.path().extension() != ".json" || file.find("sample") != std::string::npos) continue;
-    auto schema = MustParse(ReadFile(entry.path().string()));
+    auto schema = MustParse(forcepipe::testing::ReadTestData("schemas/" + file));
     auto d = MustDecoder(schema);
     for (int i = 0; i < 50; ++i) {
       Value v = rnd.ValueFor(*schema);

@@ -6,20 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "testing/testdata.h"
 
 namespace forcepipe::avro {
 namespace {
 
-std::string SharedDir() {
-  const char* d = std::getenv("FORCEPIPE_SHARED_DIR");
-  return d != nullptr ? d : "/work/shared";
-}
-
 std::string ReadSchemaFile(const std::string& name) {
-  std::ifstream in(SharedDir() + "/schemas/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return forcepipe::testing::ReadTestData("schemas/" + name);
 }
 
 std::shared_ptr<const Schema> MustParse(std::string_view json) {
@@ -46,7 +39,7 @@ TEST(SchemaId, MatchesSalesforceCapturedIds) {
 
 TEST(ParseSchema, ParsesEverySharedSchema) {
   int n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(SharedDir() + "/schemas")) {
+  for (const auto& entry : std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
     std::string file = entry.path().filename().string();
     if (entry.path().extension() != ".json" || file.find("sample") != std::string::npos) continue;
     auto r = ParseSchema(ReadSchemaFile(file));

@@ -14,6 +14,7 @@
 #include "avro/decoder.h"
 #include "emulator/schemas.h"
 #include "emulator/util.h"
+#include "testing/testdata.h"
 
 namespace forcepipe::emulator {
 namespace {
@@ -34,22 +35,13 @@ TEST(Schemas, SchemaIdsMatchIdsCapturedFromRealOrgs) {
   EXPECT_EQ(Load("Order_Event__e")->id, "_CADE3qaegX3ECEW0rlbYA");
 }
 
-TEST(Schemas, EmbeddedCopiesAreByteIdenticalToSharedSchemas) {
-  const char* dir = std::getenv("FORCEPIPE_SHARED_DIR");
-  ASSERT_NE(dir, nullptr) << "FORCEPIPE_SHARED_DIR not set (ctest sets it to ../shared)";
+TEST(Schemas, EmbeddedCopiesAreByteIdenticalToTheRepositoryFiles) {
   int compared = 0;
   for (const auto& e : EmbeddedSchemas()) {
-    std::string name = e.name;
-    if (name == "LoginEventStream") continue;  // modelled here, not captured
-    if (name == "Low_Ink__e") name = "Low_Ink__e.compact";
-    std::ifstream in(std::string(dir) + "/schemas/" + name + ".json", std::ios::binary);
-    if (!in) continue;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    EXPECT_EQ(ss.str(), e.json) << name;
+    EXPECT_EQ(forcepipe::testing::ReadTestData(std::string("schemas/") + e.file), e.json) << e.name;
     ++compared;
   }
-  EXPECT_GE(compared, 8);
+  EXPECT_EQ(compared, 9);
 }
 
 TEST(Schemas, GetSchemaFormIsCompactWithoutUuidAndKeepsTheId) {

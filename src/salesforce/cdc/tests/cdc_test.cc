@@ -17,6 +17,7 @@
 #include "core/base64.h"
 #include "salesforce/cdc/change_event.h"
 #include "salesforce/cdc/field_bitmap.h"
+#include "testing/testdata.h"
 
 namespace forcepipe::salesforce::cdc {
 namespace {
@@ -24,21 +25,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string SharedDir() {
-  const char* d = std::getenv("FORCEPIPE_SHARED_DIR");
-  return d ? d : "/work/shared";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path);
-  EXPECT_TRUE(f.good()) << path;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 std::shared_ptr<const avro::Schema> LoadSchema(const std::string& file) {
-  auto s = avro::ParseSchema(ReadFile(SharedDir() + "/schemas/" + file));
+  auto s = avro::ParseSchema(forcepipe::testing::ReadTestData("schemas/" + file));
   EXPECT_TRUE(s.ok()) << file << ": " << s.status().ToString();
   return s.ok() ? *s : nullptr;
 }
@@ -400,7 +388,7 @@ TEST(ChangeEvent, RealCapturedEventDecodesWithThe2023Schema) {
   // record (the body was written with another schema version), so decode the header
   // prefix alone and place it in an otherwise-null event of the 2023 schema.
   auto fetch = nlohmann::json::parse(
-      ReadFile(SharedDir() + "/schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
+      forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   auto full = LoadSchema("AccountChangeEvent.2023.json");
   auto header_schema = avro::ParseSchema(avro::CanonicalForm(*full->fields()[0].type));
   ASSERT_TRUE(header_schema.ok());
@@ -443,7 +431,7 @@ TEST(ChangeEvent, RealCapturedEventDecodesWithThe2023Schema) {
 
 TEST(ChangeEvent, FirstCapturedEventChangedLastModifiedDate) {
   auto fetch = nlohmann::json::parse(
-      ReadFile(SharedDir() + "/schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
+      forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   auto full = LoadSchema("AccountChangeEvent.2023.json");
   auto header_schema = avro::ParseSchema(avro::CanonicalForm(*full->fields()[0].type));
   ASSERT_TRUE(header_schema.ok());

@@ -7,14 +7,12 @@
 #include "avro/encoder.h"
 #include "avro/json_value.h"
 #include "testing/process.h"
+#include "testing/testdata.h"
 
 namespace forcepipe::pubsub {
 namespace {
 
-std::string Shared(const std::string& name) {
-  const char* dir = std::getenv("FORCEPIPE_SHARED_DIR");
-  return testing::ReadFile(std::string(dir ? dir : "../shared") + "/schemas/" + name);
-}
+std::string Shared(const std::string& name) { return forcepipe::testing::ReadTestData("schemas/" + name); }
 
 TEST(ReplaceJsonArray, ReplacesOnlyTheFirstKeyOccurrence) {
   std::string j = R"({"h":{"changedFields":["0x1","0x]2"],"x":1},"changedFields":["keep"]})";
