@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 # ccache: hash paths relative to the checkout, so clones in other folders share the cache.
 export CCACHE_BASEDIR="$PWD"
 bash scripts/install-deps.sh --runtime
-cmake --preset release >/dev/null
-cmake --build --preset release --target forcepipe
-exec ./build/release/src/cli/forcepipe demo "$@"
+# The `runtime` preset configures the product only: no tests, benchmarks or fuzzers, so
+# none of their packages (GoogleTest, Google Benchmark, avro-c, clang, servers) is needed.
+cmake --preset runtime >/dev/null
+cmake --build --preset runtime
+exec ./build/runtime/src/cli/forcepipe demo "$@"

@@ -7,15 +7,17 @@
 #   scripts/install-deps.sh --runtime  # only what `forcepipe demo` needs to build and run
 set -euo pipefail
 
+# What `cmake --preset runtime` and the demo need (also the Dockerfile's build stage).
 build_pkgs=(
-  build-essential cmake ninja-build pkg-config ccache git ca-certificates
+  build-essential cmake ninja-build pkg-config ccache ca-certificates
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libgrpc-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev nlohmann-json3-dev
   libsnappy-dev zlib1g-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libssl-dev
   libsqlite3-dev libpq-dev libmariadb-dev prometheus-cpp-dev sqlite3 libjemalloc-dev
 )
+# What the tests, benchmarks and fuzzers add (`cmake --preset release`, scripts/test.sh).
 test_pkgs=(
-  clang libclang-rt-14-dev clang-format
+  git clang libclang-rt-14-dev clang-format
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libavro-dev sqlite3 postgresql mariadb-server prometheus chromium curl python3 procps time
 )
