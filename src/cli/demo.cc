@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -97,6 +98,10 @@ int RealDemo(const Options& o, const DemoRunner& run) {
                limit.count() ? " or after --duration" : "");
 
   uint64_t total = 0;
+  // The generator is paused the moment a stop is requested (--duration or a signal), so
+  // the summary can say exactly which emitted events the source never fetched.
+  uint64_t emitted_at_stop = 0;
+  bool paused = false;
   const bool tty = isatty(STDERR_FILENO);
   auto started = std::chrono::steady_clock::now();
   int rc = run(cfg_path, [&](Engine& e, std::atomic<bool>& finished) {
@@ -107,7 +112,14 @@ int RealDemo(const Options& o, const DemoRunner& run) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // progress refresh tick
       auto now = std::chrono::steady_clock::now();
       if (limit.count() && now - started >= limit) e.RequestStop();
+      if (e.stop_requested() && !paused) {
+        emu.generator().Pause();
+        emitted_at_stop = emu.generator().emitted();
+        paused = true;
+      }
       if (now < next_print) continue;
+      // A terminal gets one line rewritten every second; a pipe or file a plain line
+      // every 5 s, so CI logs and `| tee` stay readable.
       next_print = now + (tty ? std::chrono::seconds(1) : std::chrono::seconds(5));
       uint64_t delivered = e.lane(LaneKind::kStreaming)->stats().entries_delivered.load();
       double secs = std::chrono::duration<double>(now - last_t).count();
@@ -121,12 +133,17 @@ int RealDemo(const Options& o, const DemoRunner& run) {
         if (ts) lag = std::max(lag, static_cast<double>(Clock::Real()->NowUnixNanos() - ts) / 1e9);
       }
       std::fprintf(stderr,
-                   "%s  stored %llu events | %.0f events/s | lag %.1fs | emulator emitted %llu%s",
+                   "%sforcepipe demo: progress: stored %llu events | %.0f events/s | lag %.1fs | "
+                   "emulator emitted %llu%s",
                    tty ? "\r" : "", static_cast<unsigned long long>(delivered), rate, lag,
                    static_cast<unsigned long long>(emu.generator().emitted()), tty ? "   " : "\n");
     }
     total = e.lane(LaneKind::kStreaming)->stats().entries_delivered.load();
   });
+  if (!paused) {  // the engine ended on its own (an error): nothing more is fetched either
+    emu.generator().Pause();
+    emitted_at_stop = emu.generator().emitted();
+  }
   emu.Stop();
   if (tty) std::fputs("\n", stderr);
 
@@ -142,9 +159,31 @@ int RealDemo(const Options& o, const DemoRunner& run) {
                     "GROUP BY object_id ORDER BY count(*) DESC, object_id LIMIT 1");
   }
   sqlite3_close(h);
-  std::fprintf(stderr, "\nforcepipe demo: %llu events delivered, %s rows in %s\n  %s\n",
-               static_cast<unsigned long long>(total), stored.empty() ? "0" : stored.c_str(),
-               db.c_str(), by_type.c_str());
+  const uint64_t stored_n = stored.empty() ? 0 : std::strtoull(stored.c_str(), nullptr, 10);
+  std::fprintf(stderr, "\nforcepipe demo: %llu events stored in %s\n  by type: %s\n",
+               static_cast<unsigned long long>(stored_n), db.c_str(),
+               by_type.empty() ? "-" : by_type.c_str());
+  if (stored_n == emitted_at_stop) {
+    std::fprintf(stderr, "  the emulator emitted %llu: every one of them is stored\n",
+                 static_cast<unsigned long long>(emitted_at_stop));
+  } else if (stored_n < emitted_at_stop) {
+    std::fprintf(stderr,
+                 "  the emulator emitted %llu: %llu of them were not yet fetched when the source "
+                 "stopped (they stay in the emulator's retention; a run that resumes from the "
+                 "stored position fetches them)\n",
+                 static_cast<unsigned long long>(emitted_at_stop),
+                 static_cast<unsigned long long>(emitted_at_stop - stored_n));
+  } else {
+    std::fprintf(stderr, "  the emulator emitted %llu, fewer than stored: this is a bug\n",
+                 static_cast<unsigned long long>(emitted_at_stop));
+    if (rc == 0) rc = 1;
+  }
+  if (total != stored_n) {
+    std::fprintf(stderr,
+                 "  the sink reported %llu deliveries for %llu rows: re-deliveries after a retry "
+                 "are stored once (idempotent on the event id)\n",
+                 static_cast<unsigned long long>(total), static_cast<unsigned long long>(stored_n));
+  }
   // The binary as the user can type it (after a build it is usually not on PATH).
   std::error_code pe;
   fs::path self = fs::read_symlink("/proc/self/exe", pe);
