@@ -203,7 +203,8 @@ TEST(Encoder, RejectsMismatchedValues) {
 TEST(Codec, RoundTripsEverySharedSchema) {
   testing::RandomAvro rnd(42);
   int schemas = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
     std::string file = entry.path().filename().string();
     if (entry.path().extension() != ".json" || file.find("sample") != std::string::npos) continue;
     auto schema = MustParse(forcepipe::testing::ReadTestData("schemas/" + file));
@@ -441,8 +442,8 @@ TEST(Decoder, HotPathMakesNoHeapAllocations) {
 TEST(Decoder, DecodesRealSalesforceHeader) {
   // The captured FetchResponse: its ChangeEventHeader decodes with the 2023 schema's
   // header record (the body was written with another schema version).
-  Json fetch = Json::parse(
-      forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
+  Json fetch = Json::parse(forcepipe::testing::ReadTestData(
+      "schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   std::string b64 = fetch["events"][0]["event"]["payload"];
   auto decoded = Base64Decode(b64);
   ASSERT_TRUE(decoded.has_value()) << b64;
@@ -475,7 +476,8 @@ namespace {
 
 TEST(ValueFromJson, InvertsDecodeToJsonOnSharedSchemas) {
   testing::RandomAvro rnd(5);
-  for (const auto& entry : std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
     std::string file = entry.path().filename().string();
     if (entry.path().extension() != ".json" || file.find("sample") != std::string::npos) continue;
     auto schema = MustParse(forcepipe::testing::ReadTestData("schemas/" + file));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
 #include "testing/testdata.h"
 
 namespace forcepipe::avro {
@@ -39,7 +40,8 @@ TEST(SchemaId, MatchesSalesforceCapturedIds) {
 
 TEST(ParseSchema, ParsesEverySharedSchema) {
   int n = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(forcepipe::testing::TestDataPath("schemas"))) {
     std::string file = entry.path().filename().string();
     if (entry.path().extension() != ".json" || file.find("sample") != std::string::npos) continue;
     auto r = ParseSchema(ReadSchemaFile(file));

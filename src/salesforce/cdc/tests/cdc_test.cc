@@ -387,8 +387,8 @@ TEST(ChangeEvent, RealCapturedEventDecodesWithThe2023Schema) {
   // The captured FetchResponse: its ChangeEventHeader decodes with the 2023 schema's header
   // record (the body was written with another schema version), so decode the header
   // prefix alone and place it in an otherwise-null event of the 2023 schema.
-  auto fetch = nlohmann::json::parse(
-      forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
+  auto fetch = nlohmann::json::parse(forcepipe::testing::ReadTestData(
+      "schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   auto full = LoadSchema("AccountChangeEvent.2023.json");
   auto header_schema = avro::ParseSchema(avro::CanonicalForm(*full->fields()[0].type));
   ASSERT_TRUE(header_schema.ok());
@@ -430,8 +430,8 @@ TEST(ChangeEvent, RealCapturedEventDecodesWithThe2023Schema) {
 }
 
 TEST(ChangeEvent, FirstCapturedEventChangedLastModifiedDate) {
-  auto fetch = nlohmann::json::parse(
-      forcepipe::testing::ReadTestData("schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
+  auto fetch = nlohmann::json::parse(forcepipe::testing::ReadTestData(
+      "schemas/AccountChangeEvent.2023.sample-fetchresponse.json"));
   auto full = LoadSchema("AccountChangeEvent.2023.json");
   auto header_schema = avro::ParseSchema(avro::CanonicalForm(*full->fields()[0].type));
   ASSERT_TRUE(header_schema.ok());

@@ -12,7 +12,9 @@
 namespace forcepipe::pubsub {
 namespace {
 
-std::string Shared(const std::string& name) { return forcepipe::testing::ReadTestData("schemas/" + name); }
+std::string Shared(const std::string& name) {
+  return forcepipe::testing::ReadTestData("schemas/" + name);
+}
 
 TEST(ReplaceJsonArray, ReplacesOnlyTheFirstKeyOccurrence) {
   std::string j = R"({"h":{"changedFields":["0x1","0x]2"],"x":1},"changedFields":["keep"]})";
