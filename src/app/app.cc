@@ -257,6 +257,33 @@ Status CheckInstanceName(const std::string& seam, const YAML::Node& key) {
                                  "; a name must be non-empty, without '/' or control characters");
 }
 
+// Every backoff pair in `node` and its sections (`initial_backoff` /
+// `max_backoff`, `reconnect_initial_backoff` / `reconnect_max_backoff`, ...):
+// the first wait may not exceed the longest.
+Status CheckBackoffs(const config::Node& node) {
+  if (!node.table()) return Status::Ok();
+  for (const auto& o : *node.table()) {
+    if (o.type == OptionType::kSection) {
+      FP_RETURN_IF_ERROR(CheckBackoffs(node.GetSection(o.key)));
+      continue;
+    }
+    size_t at = o.key.find("initial_backoff");
+    if (o.type != OptionType::kDuration || at == std::string::npos || !node.Has(o.key)) continue;
+    std::string max_key = o.key.substr(0, at) + "max_backoff" + o.key.substr(at + 15);
+    bool has_max = std::any_of(node.table()->begin(), node.table()->end(), [&](const auto& m) {
+      return m.key == max_key && m.type == OptionType::kDuration;
+    });
+    if (!has_max || !node.Has(max_key)) continue;
+    Duration initial = node.GetDuration(o.key), max = node.GetDuration(max_key);
+    if (initial > max) {
+      return Status::InvalidArgument(node.PathOf(o.key) + ": " + FormatDuration(initial) +
+                                     " is longer than " + node.PathOf(max_key) + " (" +
+                                     FormatDuration(max) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 void RegisterSecrets(const config::Node& node) {
   if (!node.table()) return;
   for (const auto& o : *node.table()) {
@@ -286,6 +313,7 @@ Result<LoadedConfig::Instance<T>> LoadInstance(const YAML::Node& yaml, const std
   if (common) table->insert(table->end(), common->begin(), common->end());
   table->insert(table->end(), f->options->begin(), f->options->end());
   FP_ASSIGN_OR_RETURN(config::Node node, config::Validate(yaml, *table, path, env));
+  FP_RETURN_IF_ERROR(CheckBackoffs(node));
   out.tables.push_back(std::move(table));
   RegisterSecrets(node);
   LoadedConfig::Instance<T> inst;
@@ -403,13 +431,6 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const R
     FP_RETURN_IF_ERROR(CheckInstanceName("sinks", kv.first));
     FP_ASSIGN_OR_RETURN(out->sink, LoadInstance<Sink>(kv.second, "sinks." + name, name,
                                                       registry.sinks, &kSinkCommon, *out, env));
-  }
-  const config::Node& retry = out->sink.node.GetSection("retry");
-  if (retry.GetDuration("initial_backoff") > retry.GetDuration("max_backoff")) {
-    return Status::InvalidArgument(retry.PathOf("initial_backoff") + ": " +
-                                   FormatDuration(retry.GetDuration("initial_backoff")) +
-                                   " is longer than " + retry.PathOf("max_backoff") + " (" +
-                                   FormatDuration(retry.GetDuration("max_backoff")) + ")");
   }
   // A batch must fit in its lane, or it could only ever flush by interval.
   for (const char* lane : {"streaming", "bulk"}) {

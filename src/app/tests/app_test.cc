@@ -93,6 +93,17 @@ TEST_F(AppConfig, InitialBackoffAboveMaxBackoffIsAnError) {
                              "sinks.out.retry.max_backoff (10s)"),
             std::string::npos)
       << s.message();
+#ifdef FORCEPIPE_WITH_PUBSUB
+  Status r = Load(
+      "sources: {sf: {type: pubsub, endpoint: '127.0.0.1:1', topics: [/data/ChangeEvents], "
+      "reconnect_initial_backoff: 2m, reconnect_max_backoff: 1m, auth: {flow: static, "
+      "access_token: t, instance_url: 'http://127.0.0.1:1', org_id: 00D000000000001AAA}}}\n"
+      "sinks: {out: {type: stdout}}\n");
+  EXPECT_NE(r.message().find("sources.sf.reconnect_initial_backoff: 2m is longer than "
+                             "sources.sf.reconnect_max_backoff (1m)"),
+            std::string::npos)
+      << r.message();
+#endif
 }
 
 #ifdef FORCEPIPE_WITH_PUBSUB
