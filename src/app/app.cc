@@ -147,9 +147,9 @@ std::string Join(const std::vector<std::string>& v) {
 using config::EscapeForMessage;
 using config::QuoteForMessage;
 
-// "90s" -> "1m30s"-free short form: the largest unit that divides it exactly.
+// A duration in the largest unit that divides it exactly: 60s -> "1m",
+// 90s -> "90s", 1500ms -> "1500ms".
 std::string FormatDuration(Duration d) {
-  using namespace std::chrono;
   int64_t ns = d.count();
   struct Unit {
     int64_t ns;
