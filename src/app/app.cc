@@ -284,6 +284,36 @@ Status CheckBackoffs(const config::Node& node) {
   return Status::Ok();
 }
 
+// The most a file named by a `*_file` string option (a CA bundle) may hold.
+constexpr uintmax_t kMaxOptionFileBytes = 16 << 20;
+
+// Every `*_file` string option set in `node` and its sections names a regular
+// file of at most kMaxOptionFileBytes (components read them whole later).
+Status CheckFileOptions(const config::Node& node) {
+  if (!node.table()) return Status::Ok();
+  for (const auto& o : *node.table()) {
+    if (o.type == OptionType::kSection) {
+      FP_RETURN_IF_ERROR(CheckFileOptions(node.GetSection(o.key)));
+      continue;
+    }
+    bool file_option = o.key.size() > 5 && o.key.compare(o.key.size() - 5, 5, "_file") == 0;
+    if (o.type != OptionType::kString || !file_option || node.GetString(o.key).empty()) continue;
+    const std::string path = node.GetString(o.key);
+    const std::string shown = node.PathOf(o.key) + ": " + EscapeForMessage(path);
+    std::error_code ec;
+    auto st = std::filesystem::status(path, ec);
+    if (ec) return Status::InvalidArgument(shown + ": " + ec.message());
+    if (std::filesystem::is_directory(st))
+      return Status::InvalidArgument(shown + ": is a directory");
+    if (!std::filesystem::is_regular_file(st))
+      return Status::InvalidArgument(shown + ": not a regular file");
+    if (std::filesystem::file_size(path, ec) > kMaxOptionFileBytes && !ec) {
+      return Status::InvalidArgument(shown + ": larger than the 16 MiB limit");
+    }
+  }
+  return Status::Ok();
+}
+
 void RegisterSecrets(const config::Node& node) {
   if (!node.table()) return;
   for (const auto& o : *node.table()) {
@@ -314,6 +344,7 @@ Result<LoadedConfig::Instance<T>> LoadInstance(const YAML::Node& yaml, const std
   table->insert(table->end(), f->options->begin(), f->options->end());
   FP_ASSIGN_OR_RETURN(config::Node node, config::Validate(yaml, *table, path, env));
   FP_RETURN_IF_ERROR(CheckBackoffs(node));
+  FP_RETURN_IF_ERROR(CheckFileOptions(node));
   out.tables.push_back(std::move(table));
   RegisterSecrets(node);
   LoadedConfig::Instance<T> inst;

@@ -155,6 +155,32 @@ TEST_F(AppConfig, EmptyOrUnreadableServerAuthTokenIsAnError) {
   EXPECT_NE(d.message().find(dir.path() + ": is a directory"), std::string::npos) << d.message();
 }
 
+#ifdef FORCEPIPE_WITH_PUBSUB
+// Issue #12 M3 and C1: a CA file that is a directory or a device is a config
+// error (it failed only when the source connected, or grew without bound).
+TEST_F(AppConfig, CaFileThatIsNotARegularFileIsAnError) {
+  testing::TempDir dir;
+  for (const std::string& ca : {dir.path(), std::string("/dev/zero"), dir.File("missing.pem")}) {
+    Status s = Load(
+        "sources: {sf: {type: pubsub, endpoint: '127.0.0.1:1', topics: [/data/ChangeEvents], "
+        "ca_file: '" +
+        ca +
+        "', auth: {flow: static, access_token: t, instance_url: 'http://127.0.0.1:1', org_id: "
+        "00D000000000001AAA}}}\nsinks: {out: {type: stdout}}\n");
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << ca;
+    EXPECT_NE(s.message().find("sources.sf.ca_file: " + ca + ": "), std::string::npos)
+        << s.message();
+  }
+  testing::WriteFile(dir.File("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+  Status ok = Load(
+      "sources: {sf: {type: pubsub, endpoint: '127.0.0.1:1', topics: [/data/ChangeEvents], "
+      "auth: {flow: static, access_token: t, instance_url: 'http://127.0.0.1:1', org_id: "
+      "00D000000000001AAA, ca_file: '" +
+      dir.File("ca.pem") + "'}}}\nsinks: {out: {type: stdout}}\n");
+  EXPECT_TRUE(ok.ok()) << ok.ToString();
+}
+#endif
+
 // Issue #12 L3: two sources of one name would share a checkpoint key.
 TEST_F(AppConfig, DuplicateSourceNameIsAnError) {
   testing::TempDir dir;
