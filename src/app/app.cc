@@ -1,8 +1,10 @@
 #include "app/app.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "config/loader.h"
@@ -142,6 +144,176 @@ std::string Join(const std::vector<std::string>& v) {
   return out;
 }
 
+using config::EscapeForMessage;
+using config::QuoteForMessage;
+
+// A duration in the largest unit that divides it exactly: 60s -> "1m",
+// 90s -> "90s", 1500ms -> "1500ms".
+std::string FormatDuration(Duration d) {
+  int64_t ns = d.count();
+  struct Unit {
+    int64_t ns;
+    const char* name;
+  };
+  for (Unit u : {Unit{3600'000'000'000, "h"}, Unit{60'000'000'000, "m"}, Unit{1'000'000'000, "s"},
+                 Unit{1'000'000, "ms"}, Unit{1'000, "us"}}) {
+    if (ns != 0 && ns % u.ns == 0) return std::to_string(ns / u.ns) + u.name;
+  }
+  return std::to_string(ns) + "ns";
+}
+
+bool IsDnsName(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  size_t start = 0;
+  while (start <= h.size()) {
+    size_t dot = h.find('.', start);
+    std::string label = h.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return true;
+}
+
+// server.listen: host:port with an IPv4 or [IPv6] address or a host name, and
+// a port 0-65535. Checked here so that `config check` and `run` agree.
+Status CheckListen(const std::string& listen) {
+  const std::string p = "server.listen: ";
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument(p + "expected host:port like 127.0.0.1:8080, got " +
+                                   QuoteForMessage(listen));
+  }
+  std::string host = listen.substr(0, colon);
+  std::string port = listen.substr(colon + 1);
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  bool port_ok = !port.empty() && port.size() <= 5 &&
+                 std::all_of(port.begin(), port.end(),
+                             [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+                 std::stoi(port) <= 65535;
+  if (!port_ok) {
+    return Status::InvalidArgument(p +
+                                   "port must be a number from 0 to 65535 (0 picks a free "
+                                   "port), got " +
+                                   QuoteForMessage(port));
+  }
+  unsigned char addr[16];
+  bool host_ok;
+  if (bracketed || host.find(':') != std::string::npos) {
+    host_ok = inet_pton(AF_INET6, host.c_str(), addr) == 1;
+  } else if (std::all_of(host.begin(), host.end(), [](char c) {
+               return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+             })) {
+    host_ok = inet_pton(AF_INET, host.c_str(), addr) == 1;
+  } else {
+    host_ok = IsDnsName(host);
+  }
+  if (!host_ok) {
+    return Status::InvalidArgument(p +
+                                   "expected an IPv4 address, [IPv6] address or host name "
+                                   "before the port, got " +
+                                   QuoteForMessage(host));
+  }
+  return Status::Ok();
+}
+
+// Factories add their path as context at each level ("sources.sf:
+// sources.sf.auth: sources.sf.auth: ..."): keeps the innermost of a run of
+// leading paths that nest.
+Status PathOnce(const Status& s) {
+  if (s.ok()) return s;
+  std::string m = s.message();
+  for (;;) {
+    size_t a = m.find(": ");
+    if (a == std::string::npos) break;
+    std::string first = m.substr(0, a);
+    if (first.empty() || first.find(' ') != std::string::npos) break;
+    std::string rest = m.substr(a + 2);
+    size_t b = rest.find(": ");
+    std::string second = rest.substr(0, b);
+    bool nests = second == first || second.rfind(first + ".", 0) == 0;
+    if (!nests || b == std::string::npos) break;
+    m = rest;
+  }
+  return Status(s.code(), m);
+}
+
+// Instance names become checkpoint keys, metric labels and file names.
+Status CheckInstanceName(const std::string& seam, const YAML::Node& key) {
+  const std::string& name = key.Scalar();
+  bool ok = !name.empty() && name.find('/') == std::string::npos && name != "." && name != "..";
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ok = false;
+  }
+  if (ok) return Status::Ok();
+  std::string line =
+      key.Mark().line >= 0 ? " (line " + std::to_string(key.Mark().line + 1) + ")" : "";
+  return Status::InvalidArgument(seam + "." + EscapeForMessage(name) + ": bad name" + line +
+                                 "; a name must be non-empty, without '/' or control characters");
+}
+
+// Every backoff pair in `node` and its sections (`initial_backoff` /
+// `max_backoff`, `reconnect_initial_backoff` / `reconnect_max_backoff`, ...):
+// the first wait may not exceed the longest.
+Status CheckBackoffs(const config::Node& node) {
+  if (!node.table()) return Status::Ok();
+  for (const auto& o : *node.table()) {
+    if (o.type == OptionType::kSection) {
+      FP_RETURN_IF_ERROR(CheckBackoffs(node.GetSection(o.key)));
+      continue;
+    }
+    size_t at = o.key.find("initial_backoff");
+    if (o.type != OptionType::kDuration || at == std::string::npos || !node.Has(o.key)) continue;
+    std::string max_key = o.key.substr(0, at) + "max_backoff" + o.key.substr(at + 15);
+    bool has_max = std::any_of(node.table()->begin(), node.table()->end(), [&](const auto& m) {
+      return m.key == max_key && m.type == OptionType::kDuration;
+    });
+    if (!has_max || !node.Has(max_key)) continue;
+    Duration initial = node.GetDuration(o.key), max = node.GetDuration(max_key);
+    if (initial > max) {
+      return Status::InvalidArgument(node.PathOf(o.key) + ": " + FormatDuration(initial) +
+                                     " is longer than " + node.PathOf(max_key) + " (" +
+                                     FormatDuration(max) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+// The most a file named by a `*_file` string option (a CA bundle) may hold.
+constexpr uintmax_t kMaxOptionFileBytes = 16 << 20;
+
+// Every `*_file` string option set in `node` and its sections names a regular
+// file of at most kMaxOptionFileBytes (components read them whole later).
+Status CheckFileOptions(const config::Node& node) {
+  if (!node.table()) return Status::Ok();
+  for (const auto& o : *node.table()) {
+    if (o.type == OptionType::kSection) {
+      FP_RETURN_IF_ERROR(CheckFileOptions(node.GetSection(o.key)));
+      continue;
+    }
+    bool file_option = o.key.size() > 5 && o.key.compare(o.key.size() - 5, 5, "_file") == 0;
+    if (o.type != OptionType::kString || !file_option || node.GetString(o.key).empty()) continue;
+    const std::string path = node.GetString(o.key);
+    const std::string shown = node.PathOf(o.key) + ": " + EscapeForMessage(path);
+    std::error_code ec;
+    auto st = std::filesystem::status(path, ec);
+    if (ec) return Status::InvalidArgument(shown + ": " + ec.message());
+    if (std::filesystem::is_directory(st))
+      return Status::InvalidArgument(shown + ": is a directory");
+    if (!std::filesystem::is_regular_file(st))
+      return Status::InvalidArgument(shown + ": not a regular file");
+    if (std::filesystem::file_size(path, ec) > kMaxOptionFileBytes && !ec) {
+      return Status::InvalidArgument(shown + ": larger than the 16 MiB limit");
+    }
+  }
+  return Status::Ok();
+}
+
 void RegisterSecrets(const config::Node& node) {
   if (!node.table()) return;
   for (const auto& o : *node.table()) {
@@ -163,14 +335,16 @@ Result<LoadedConfig::Instance<T>> LoadInstance(const YAML::Node& yaml, const std
   }
   const Factory<T>* f = reg.Find(type.Scalar());
   if (!f) {
-    return Status::InvalidArgument(path + ".type: unknown kind \"" + type.Scalar() +
-                                   "\"; expected one of " + Join(reg.Kinds()));
+    return Status::InvalidArgument(path + ".type: unknown kind " + QuoteForMessage(type.Scalar()) +
+                                   "; expected one of " + Join(reg.Kinds()));
   }
   auto table = std::make_unique<OptionTable>();
   table->push_back(kTypeOption);
   if (common) table->insert(table->end(), common->begin(), common->end());
   table->insert(table->end(), f->options->begin(), f->options->end());
   FP_ASSIGN_OR_RETURN(config::Node node, config::Validate(yaml, *table, path, env));
+  FP_RETURN_IF_ERROR(CheckBackoffs(node));
+  FP_RETURN_IF_ERROR(CheckFileOptions(node));
   out.tables.push_back(std::move(table));
   RegisterSecrets(node);
   LoadedConfig::Instance<T> inst;
@@ -250,16 +424,14 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const R
   auto out = std::make_unique<LoadedConfig>();
   if (!root.IsMap())
     return Status::InvalidArgument("the config must be a mapping with sources and sinks");
-  static const char* kDynamic[] = {"checkpoint", "sources", "sinks"};
-  YAML::Node top = YAML::Clone(root);
-  for (const char* k : kDynamic) top.remove(k);
-  auto topv = config::Validate(top, kTop, "", env);
-  if (!topv.ok()) {
-    std::string m = topv.status().message();
-    if (m.find("unknown key") != std::string::npos) m += ", checkpoint, sources, sinks";
-    return Status::InvalidArgument(m);
+  // Validated in place (not a copy) so that errors keep their line numbers.
+  static const std::vector<std::string> kDynamic = {"checkpoint", "sources", "sinks"};
+  FP_ASSIGN_OR_RETURN(out->top, config::Validate(root, kTop, "", env, kDynamic));
+  if (out->top.GetString("data_dir").empty()) {
+    return Status::InvalidArgument("data_dir: must not be empty (default: forcepipe-data)");
   }
-  out->top = std::move(topv).value();
+  const config::Node& server = out->top.GetSection("server");
+  if (server.GetBool("enabled")) FP_RETURN_IF_ERROR(CheckListen(server.GetString("listen")));
 
   YAML::Node sources = root["sources"];
   if (!sources.IsDefined() || !sources.IsMap() || sources.size() == 0) {
@@ -269,6 +441,7 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const R
   }
   for (const auto& kv : sources) {
     std::string name = kv.first.Scalar();
+    FP_RETURN_IF_ERROR(CheckInstanceName("sources", kv.first));
     FP_ASSIGN_OR_RETURN(auto inst, LoadInstance<Source>(kv.second, "sources." + name, name,
                                                         registry.sources, nullptr, *out, env));
     out->sources.push_back(std::move(inst));
@@ -286,6 +459,7 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const R
   }
   for (const auto& kv : sinks) {
     std::string name = kv.first.Scalar();
+    FP_RETURN_IF_ERROR(CheckInstanceName("sinks", kv.first));
     FP_ASSIGN_OR_RETURN(out->sink, LoadInstance<Sink>(kv.second, "sinks." + name, name,
                                                       registry.sinks, &kSinkCommon, *out, env));
   }
@@ -320,39 +494,61 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path,
   return r;
 }
 
+namespace {
+
+// What BuildEngine assembles. Creating the parts validates what the option
+// tables cannot (DSNs, topics, retention, the checkpoint requirement); it
+// opens, creates and connects to nothing, except the checkpoint store when
+// `open_store` (its factory opens the file or database).
+struct Parts {
+  std::unique_ptr<Sink> sink;
+  std::unique_ptr<CheckpointStore> store;
+  std::vector<std::unique_ptr<Source>> sources;
+};
+
+Result<Parts> CreateParts(const LoadedConfig& c, bool open_store) {
+  Parts parts;
+  auto sink = c.sink.factory->create(c.sink.node, ContextFor(c, c.sink.name));
+  if (!sink.ok()) return PathOnce(sink.status().WithContext(c.sink.path));
+  parts.sink = std::move(sink).value();
+  if (!c.has_checkpoint && !parts.sink->checkpoint_store()) {
+    return Status::InvalidArgument("checkpoint: required because sink " + c.sink.name + " (type " +
+                                   std::string(parts.sink->kind()) +
+                                   ") does not store checkpoints itself; add e.g. "
+                                   "checkpoint: {type: file, path: forcepipe-checkpoints.json}");
+  }
+  if (c.has_checkpoint && open_store) {
+    auto s = c.checkpoint.factory->create(c.checkpoint.node, ContextFor(c, "checkpoint"));
+    if (!s.ok()) return PathOnce(s.status().WithContext("checkpoint"));
+    parts.store = std::move(s).value();
+  }
+  for (const auto& s : c.sources) {
+    auto src = s.factory->create(s.node, ContextFor(c, s.name));
+    if (!src.ok()) return PathOnce(src.status().WithContext(s.path));
+    parts.sources.push_back(std::move(src).value());
+  }
+  return parts;
+}
+
+}  // namespace
+
+Status CheckConfig(const LoadedConfig& c) { return CreateParts(c, /*open_store=*/false).status(); }
+
 Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& c, const Clock* clock) {
   std::error_code ec;
   std::string data_dir = c.top.GetString("data_dir");
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Status::IOError("data_dir " + data_dir + ": " + ec.message());
 
-  FP_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink,
-                      c.sink.factory->create(c.sink.node, ContextFor(c, c.sink.name)));
-  std::unique_ptr<CheckpointStore> store;
-  if (c.has_checkpoint) {
-    auto s = c.checkpoint.factory->create(c.checkpoint.node, ContextFor(c, "checkpoint"));
-    if (!s.ok()) return s.status().WithContext("checkpoint");
-    store = std::move(s).value();
-  } else if (!sink->checkpoint_store()) {
-    return Status::InvalidArgument("checkpoint: required because sink " + c.sink.name + " (type " +
-                                   std::string(sink->kind()) +
-                                   ") does not store checkpoints itself; add e.g. "
-                                   "checkpoint: {type: file, path: forcepipe-checkpoints.json}");
-  }
-  std::vector<std::unique_ptr<Source>> sources;
-  for (const auto& s : c.sources) {
-    auto src = s.factory->create(s.node, ContextFor(c, s.name));
-    if (!src.ok()) return src.status().WithContext(s.path);
-    sources.push_back(std::move(src).value());
-  }
+  FP_ASSIGN_OR_RETURN(Parts parts, CreateParts(c, /*open_store=*/true));
   EngineOptions o;
   const config::Node& p = c.top.GetSection("pipeline");
   o.shutdown_grace = p.GetDuration("shutdown_grace");
   o.streaming = LaneFrom(p.GetSection("streaming"), c.sink.node, 1);
   o.bulk = LaneFrom(p.GetSection("bulk"), c.sink.node, 2);
   o.dead_letter_path = (std::filesystem::path(data_dir) / "dead-letters.jsonl").string();
-  return std::make_unique<Engine>(std::move(o), std::move(sources), std::move(sink),
-                                  std::move(store), clock);
+  return std::make_unique<Engine>(std::move(o), std::move(parts.sources), std::move(parts.sink),
+                                  std::move(parts.store), clock);
 }
 
 Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,

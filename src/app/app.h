@@ -43,7 +43,10 @@ struct LoadedConfig {
   std::vector<std::unique_ptr<config::OptionTable>> tables;  // owned tables the nodes point into
 };
 
-// Validates `root`. Errors name the full path. Every secret value found is
+// Validates `root` against every option table, plus what spans options:
+// data_dir non-empty, server.listen a host:port, a sink's retry
+// initial_backoff at most its max_backoff, instance names usable as keys and
+// file names. Errors name the full path. Every secret value found is
 // registered with the log redactor.
 Result<std::unique_ptr<LoadedConfig>> LoadConfig(
     const YAML::Node& root, const Registry& registry,
@@ -51,7 +54,15 @@ Result<std::unique_ptr<LoadedConfig>> LoadConfig(
 Result<std::unique_ptr<LoadedConfig>> LoadConfigFile(const std::string& path,
                                                      const Registry& registry);
 
+// Runs every check BuildEngine makes (each factory validates its own
+// section: DSNs, topics, retention, the checkpoint requirement) without
+// creating directories, opening stores or connecting to anything. Config
+// errors are kInvalidArgument. `forcepipe config check` is this.
+Status CheckConfig(const LoadedConfig& config);
+
 // Builds the engine (sources, sink, checkpoint store) from a loaded config.
+// Fails wherever CheckConfig fails, and also when data_dir or the checkpoint
+// store cannot be created or opened.
 Result<std::unique_ptr<Engine>> BuildEngine(const LoadedConfig& config,
                                             const Clock* clock = Clock::Real());
 

@@ -133,6 +133,12 @@ int ConfigCheck(const Options& o) {
     PrintError("config", c.status());
     return kConfig;
   }
+  // Everything `run` checks before it starts, without connecting to anything.
+  Status s = app::CheckConfig(**c);
+  if (!s.ok()) {
+    PrintError("config", s.WithContext(o.config_file));
+    return s.code() == StatusCode::kInvalidArgument ? kConfig : kRuntime;
+  }
   std::printf("%s: ok (%zu source(s), sink %s of type %s)\n", o.config_file.c_str(),
               (*c)->sources.size(), (*c)->sink.name.c_str(), (*c)->sink.factory->kind.c_str());
   return kOk;

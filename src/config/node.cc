@@ -2,15 +2,17 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
+
+#include "config/loader.h"
 
 namespace forcepipe::config {
 
@@ -115,11 +117,9 @@ std::optional<std::string> Environment::Get(const std::string& name) const {
 }
 
 Result<std::string> Environment::ReadFile(const std::string& path) const {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("cannot read file " + path + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto r = ReadFileBounded(path, kMaxSecretFileBytes, /*allow_pipe=*/false);
+  if (!r.ok()) return Status(r.status().code(), "cannot read file " + r.status().message());
+  return r;
 }
 
 const Environment& Environment::Process() {
@@ -205,6 +205,7 @@ Result<uint64_t> ParseSize(const std::string& text) {
 }
 
 Result<std::string> Interpolate(const std::string& text, const Environment& env) {
+  // Errors name positions, never the text: it may be a secret.
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -217,9 +218,10 @@ Result<std::string> Interpolate(const std::string& text, const Environment& env)
       out += text[i];
       continue;
     }
+    const std::string at = " at character " + std::to_string(i + 1);
     size_t close = text.find('}', i + 2);
     if (close == std::string::npos) {
-      return Status::InvalidArgument("unterminated ${ in \"" + text + "\"");
+      return Status::InvalidArgument("unterminated ${" + at + " (write $$ for a literal $)");
     }
     std::string body = text.substr(i + 2, close - i - 2);
     std::string name = body;
@@ -232,10 +234,16 @@ Result<std::string> Interpolate(const std::string& text, const Environment& env)
     for (char c : name) {
       if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) valid = false;
     }
-    if (!valid) return Status::InvalidArgument("bad variable name \"" + name + "\" in ${...}");
+    if (!valid) {
+      return Status::InvalidArgument("bad variable name in ${...}" + at +
+                                     " (letters, digits and _ only; write $$ for a literal $)");
+    }
     std::optional<std::string> v = env.Get(name);
     if (!v || (v->empty() && fallback)) {
-      if (!fallback) return Status::InvalidArgument("environment variable " + name + " is not set");
+      if (!fallback) {
+        return Status::InvalidArgument("environment variable " + EscapeForMessage(name) +
+                                       " is not set");
+      }
       v = fallback;
     }
     out += *v;
@@ -245,22 +253,67 @@ Result<std::string> Interpolate(const std::string& text, const Environment& env)
 }
 
 // ---------------------------------------------------------------------------
+// Message text
+
+namespace {
+
+constexpr size_t kMaxQuotedBytes = 80;
+
+// Escapes control characters, DEL, '"' and '\\'; cuts after kMaxQuotedBytes
+// bytes of input (at a UTF-8 character boundary) with "…".
+std::string Escape(std::string_view s) {
+  size_t n = s.size();
+  bool cut = n > kMaxQuotedBytes;
+  if (cut) {
+    n = kMaxQuotedBytes;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  }
+  std::string o;
+  o.reserve(n + 8);
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+          o += buf;
+        } else {
+          o += static_cast<char>(c);
+        }
+    }
+  }
+  if (cut) o += "…";
+  return o;
+}
+
+}  // namespace
+
+std::string QuoteForMessage(std::string_view s) { return "\"" + Escape(s) + "\""; }
+
+std::string EscapeForMessage(std::string_view s) { return Escape(s); }
+
+// ---------------------------------------------------------------------------
 // Validation
 
 namespace {
 
-std::string Quote(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    if (c == '\n') {
-      o += "\\n";
-      continue;
-    }
-    o += c;
-  }
-  return o + "\"";
-}
+std::string Quote(const std::string& s) { return QuoteForMessage(s); }
 
 std::string Describe(const YAML::Node& n) {
   switch (n.Type()) {
@@ -308,7 +361,9 @@ Status RangeError(const std::string& path, const Option& o, const std::string& g
 // Converts one scalar text (already interpolated) to the option's type.
 Result<Value> ConvertScalar(const Option& o, const std::string& path, const std::string& text) {
   auto expected = [&](const std::string& what) {
-    return Status::InvalidArgument(path + ": expected " + what + ", got " + Quote(text));
+    // A secret's value is never quoted.
+    std::string got = o.type == OptionType::kSecret ? "a value that is not" : Quote(text);
+    return Status::InvalidArgument(path + ": expected " + what + ", got " + got);
   };
   switch (o.type) {
     case OptionType::kString:
@@ -374,7 +429,7 @@ Result<std::string> ScalarText(const YAML::Node& n, const std::string& path,
 }  // namespace
 
 Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const std::string& path,
-                      const Environment& env) {
+                      const Environment& env, const std::vector<std::string>& handled_elsewhere) {
   Node node(path, &table);
   const std::string where = path.empty() ? "the config" : path;
   if (yaml.IsDefined() && !yaml.IsNull() && !yaml.IsMap()) {
@@ -382,7 +437,7 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
                                    Where(yaml));
   }
 
-  std::set<std::string> known;
+  std::set<std::string> known(handled_elsewhere.begin(), handled_elsewhere.end());
   for (const auto& o : table) {
     known.insert(o.key);
     if (o.type == OptionType::kSecret) known.insert(o.key + "_file");
@@ -393,8 +448,9 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
       if (!known.count(key)) {
         std::string list;
         for (const auto& o : table) list += (list.empty() ? "" : ", ") + o.key;
-        return Status::InvalidArgument(node.PathOf(key) + ": unknown key" + Where(kv.first) +
-                                       "; expected one of: " + list);
+        for (const auto& k : handled_elsewhere) list += (list.empty() ? "" : ", ") + k;
+        return Status::InvalidArgument(node.PathOf(EscapeForMessage(key)) + ": unknown key" +
+                                       Where(kv.first) + "; expected one of: " + list);
       }
     }
   }
@@ -427,6 +483,10 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
       if (!content.ok()) return Status::InvalidArgument(p + "_file: " + content.status().message());
       std::string s = *content;
       while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+      if (s.empty()) {
+        return Status::InvalidArgument(p + "_file: " + EscapeForMessage(fpath) +
+                                       " is empty; a secret must not be empty");
+      }
       node.Set(o.key, Value(std::move(s)), true);
       continue;
     }
@@ -476,7 +536,7 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
         std::map<std::string, std::string> m;
         for (const auto& kv : v) {
           std::string k = kv.first.Scalar();
-          std::string ip = p + "." + k;
+          std::string ip = p + "." + EscapeForMessage(k);
           if (!kv.second.IsScalar()) {
             return Status::InvalidArgument(ip + ": expected a string, got " + Describe(kv.second));
           }
@@ -492,6 +552,11 @@ Result<Node> Validate(const YAML::Node& yaml, const OptionTable& table, const st
                                          ", got " + Describe(v) + Where(v));
         }
         FP_ASSIGN_OR_RETURN(std::string text, ScalarText(v, p, env));
+        if (o.type == OptionType::kSecret && text.empty()) {
+          return Status::InvalidArgument(p + ": is empty" + Where(v) +
+                                         "; a secret must not be empty (remove the key to leave "
+                                         "it unset)");
+        }
         FP_ASSIGN_OR_RETURN(Value val, ConvertScalar(o, p, text));
         node.Set(o.key, std::move(val), true);
       }

@@ -174,6 +174,87 @@ TEST(Validate, SecretFromFileTrimsNewline) {
   EXPECT_EQ(bad.status().message().find("hunter2"), std::string::npos);
 }
 
+// Issue #12 S1: interpolation errors name the path and what is wrong, never the value.
+TEST(Validate, InterpolationErrorsNeverQuoteSecretValues) {
+  for (const char* value : {"X-${oops", "hunter2-${bad name}-x", "postgresql://u:hunter2@h/${db"}) {
+    auto n = V(std::string("url: u\npassword: \"") + value + "\"\n");
+    ASSERT_FALSE(n.ok()) << value;
+    const std::string& m = n.status().message();
+    EXPECT_EQ(m.rfind("sinks.loki.password: ", 0), 0u) << m;
+    EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
+    EXPECT_EQ(m.find("oops"), std::string::npos) << m;
+    EXPECT_EQ(m.find("bad name"), std::string::npos) << m;
+    EXPECT_EQ(m.find("X-"), std::string::npos) << m;
+  }
+}
+
+TEST(Interpolate, ErrorsSayWhatIsWrongWithoutQuotingTheText) {
+  FakeEnv env;
+  auto a = Interpolate("abc${oops", env);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().message().find("oops"), std::string::npos) << a.status().message();
+  EXPECT_NE(a.status().message().find("unterminated ${"), std::string::npos);
+  auto b = Interpolate("abc${x y}", env);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message().find("x y"), std::string::npos) << b.status().message();
+  EXPECT_NE(b.status().message().find("bad variable name"), std::string::npos);
+}
+
+// Issue #12 S2: a secret that is set but empty is an error, not "no secret".
+TEST(Validate, EmptySecretIsAnErrorNamingThePath) {
+  auto a = V("url: u\npassword: \"\"\n");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find("sinks.loki.password: "), std::string::npos)
+      << a.status().message();
+  EXPECT_NE(a.status().message().find("empty"), std::string::npos) << a.status().message();
+  FakeEnv env;
+  env.files["/run/empty"] = "\n";
+  auto b = V("url: u\npassword_file: /run/empty\n", env);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("sinks.loki.password_file: "), std::string::npos)
+      << b.status().message();
+  EXPECT_NE(b.status().message().find("/run/empty"), std::string::npos);
+  EXPECT_NE(b.status().message().find("empty"), std::string::npos);
+  env.vars["EMPTY"] = "";
+  auto c = V("url: u\npassword: ${EMPTY}\n", env);
+  EXPECT_FALSE(c.ok());
+}
+
+// Issue #12 M4: a huge value is cut short in the message.
+TEST(Validate, HugeValueIsTruncatedInTheError) {
+  std::string huge(5 << 20, 'x');
+  auto n = V("url: u\nverify: " + huge + "\n");
+  ASSERT_FALSE(n.ok());
+  EXPECT_LT(n.status().message().size(), 300u) << n.status().message().size();
+  EXPECT_NE(n.status().message().find("sinks.loki.verify: expected true or false, got \"xxx"),
+            std::string::npos);
+}
+
+// Issue #12 M4: control characters in keys and values cannot forge a log line.
+TEST(Validate, ControlCharactersInKeysAndValuesAreEscaped) {
+  auto a = V("url: u\n\"bad\\nERROR forged\\u001b[31m\": 1\n");
+  ASSERT_FALSE(a.ok());
+  const std::string& m = a.status().message();
+  EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  EXPECT_EQ(m.find('\x1b'), std::string::npos) << m;
+  EXPECT_NE(m.find("sinks.loki.bad\\nERROR forged\\x1b[31m: unknown key"), std::string::npos) << m;
+  auto b = V("url: u\nverify: \"no\\rERROR\\u0007\"\n");
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message().find('\r'), std::string::npos);
+  EXPECT_EQ(b.status().message().find('\a'), std::string::npos);
+  EXPECT_NE(b.status().message().find("\\rERROR\\x07"), std::string::npos) << b.status().message();
+}
+
+// Issue #12 M4: the allowed keys listed are those of the section with the unknown key.
+TEST(Validate, NestedUnknownKeyListsTheSectionsOwnKeys) {
+  auto n = V("url: u\nbatch: {max_bites: 1}\n");
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.status().message().find("expected one of: max_entries, max_bytes, interval"),
+            std::string::npos)
+      << n.status().message();
+  EXPECT_EQ(n.status().message().find("encoding"), std::string::npos) << n.status().message();
+}
+
 TEST(ParseDuration, Forms) {
   EXPECT_EQ(*ParseDuration("250ms"), 250ms);
   EXPECT_EQ(*ParseDuration("30s"), 30s);
