@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,25 @@ constexpr std::string_view kFormat = "forcepipe-checkpoints";
 constexpr int kVersion = 1;
 
 std::string ErrnoText(int err) { return std::strerror(err); }
+
+// The "checksum" field: FNV-1a 64 over the compact, key-sorted rendering of
+// {"checkpoints":...,"epoch":...}, so any edit of a position or the epoch is
+// detected while reformatting the file is not. Catches hand edits and damage,
+// not an adversary (who can recompute it).
+constexpr std::string_view kChecksumPrefix = "fnv1a64:";
+
+std::string ContentChecksum(const nlohmann::json& checkpoints, const nlohmann::json& epoch) {
+  nlohmann::json canonical = {{"checkpoints", checkpoints}, {"epoch", epoch}};
+  const std::string text = canonical.dump();
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return std::string(kChecksumPrefix) + buf;
+}
 
 Status WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -97,6 +117,7 @@ Result<std::string> FileCheckpointStore::Serialize(const CheckpointMap& values, 
         cps[key] = {{"base64", Base64Encode(value)}};
       }
     }
+    doc["checksum"] = ContentChecksum(nlohmann::json::parse(cps.dump()), nlohmann::json(epoch));
     doc["checkpoints"] = std::move(cps);
     std::string out = doc.dump(1);
     out.push_back('\n');
@@ -141,6 +162,19 @@ Result<FileCheckpointStore::Contents> FileCheckpointStore::Parse(std::string_vie
   out.epoch = ep->get<uint64_t>();
   auto cps = doc.find("checkpoints");
   if (cps == doc.end() || !cps->is_object()) return corrupt("\"checkpoints\" is not an object");
+  // Files written before the checksum existed have none: read them (the next
+  // commit adds it). A present checksum must match.
+  auto sum = doc.find("checksum");
+  if (sum != doc.end()) {
+    if (!sum->is_string()) return corrupt("\"checksum\" is not a string");
+    const std::string want = ContentChecksum(*cps, *ep);
+    if (sum->get<std::string>() != want) {
+      return corrupt("checksum mismatch: the file says " + sum->get<std::string>().substr(0, 40) +
+                     " but its content hashes to " + want +
+                     " — it was edited or damaged; to change a position use `forcepipe state "
+                     "set`");
+    }
+  }
   for (const auto& [key, v] : cps->items()) {
     if (v.is_string()) {
       out.values.emplace(key, v.get<std::string>());

@@ -15,7 +15,12 @@
 //
 // Format (version 1):
 //   {"format":"forcepipe-checkpoints","version":1,"epoch":<highest epoch>,
+//    "checksum":"fnv1a64:<16 hex>",
 //    "checkpoints":{"<key>":"<value>", "<key2>":{"base64":"<value bytes>"}, ...}}
+// The checksum covers the epoch and the checkpoints (their compact, sorted
+// JSON), so a file edited into another valid document is kCorruption naming
+// the file. A file without "checksum" (written before it existed) is read and
+// gains one at the next commit.
 // Values that are not valid UTF-8 are stored base64-encoded; keys must be
 // valid UTF-8 (Commit returns kInvalidArgument otherwise).
 //

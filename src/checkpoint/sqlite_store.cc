@@ -23,7 +23,12 @@ CREATE TABLE IF NOT EXISTS forcepipe_checkpoint_fence (
   max_epoch INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO forcepipe_checkpoint_fence (id, max_epoch) VALUES (1, 0);
+PRAGMA application_id = 1179665236;
 )sql";
+
+// PRAGMA application_id of a database this store has initialised ("FPCT"): a
+// marked database whose tables are gone was damaged, not new.
+constexpr int64_t kApplicationId = 1179665236;
 
 // Resets a statement when the scope ends.
 struct Reset {
@@ -42,6 +47,22 @@ std::string ColumnBytes(sqlite3_stmt* s, int col) {
 
 int BindText(sqlite3_stmt* s, int idx, std::string_view v) {
   return sqlite3_bind_text64(s, idx, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+// Refuses a value that is not TEXT (the store writes only TEXT): a BLOB,
+// number or NULL was written by something else and must not be read as "".
+Status CheckValueType(sqlite3_stmt* s, int col, const std::string& path, std::string_view key) {
+  int type = sqlite3_column_type(s, col);
+  if (type == SQLITE_TEXT) return Status::Ok();
+  const char* name = type == SQLITE_BLOB      ? "a BLOB"
+                     : type == SQLITE_NULL    ? "NULL"
+                     : type == SQLITE_INTEGER ? "an INTEGER"
+                                              : "a REAL";
+  return Status::Corruption("checkpoint database " + path + ": key \"" +
+                            checkpoint::PrintableKey(key) + "\" holds " + name +
+                            ", not a stored position (edited by another program?); restore the "
+                            "database from a backup, or set the position with `forcepipe state "
+                            "set` / remove it with `forcepipe state delete`");
 }
 
 bool IsCorruptCode(int rc) {
@@ -67,6 +88,18 @@ Status SqliteCheckpointStore::Error(const std::string& what) const {
 Result<std::unique_ptr<SqliteCheckpointStore>> SqliteCheckpointStore::Open(const std::string& path,
                                                                            const Clock* clock) {
   if (path.empty()) return Status::InvalidArgument("checkpoint database path is empty");
+  {
+    // SQLite takes an empty file for a new database: an existing 0-byte file
+    // is damaged state (truncated, or replaced), never a fresh start.
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 &&
+        !ec) {
+      return Status::Corruption("checkpoint database " + path +
+                                " is an empty (0-byte) file, not a database; refusing to start "
+                                "every stream over: restore it from a backup, or delete it to "
+                                "start over");
+    }
+  }
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     std::error_code ec;
@@ -133,6 +166,38 @@ Status SqliteCheckpointStore::Prepare() {
                                 "); restore it from a backup, or move it away to start over");
     }
   }
+  {
+    // An initialised database (marked, or holding one of the two tables)
+    // whose checkpoint or fence table is missing was damaged: recreating the
+    // table would restart every stream from its start position.
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                           "name = 'forcepipe_checkpoints'), (SELECT count(*) FROM sqlite_master "
+                           "WHERE type = 'table' AND name = 'forcepipe_checkpoint_fence'), "
+                           "(SELECT application_id FROM pragma_application_id)",
+                           -1, &s, nullptr) != SQLITE_OK) {
+      return Error("reading the schema");
+    }
+    if (sqlite3_step(s) != SQLITE_ROW) {
+      Status st = Error("reading the schema");
+      sqlite3_finalize(s);
+      return st;
+    }
+    const bool has_cp = sqlite3_column_int64(s, 0) > 0;
+    const bool has_fence = sqlite3_column_int64(s, 1) > 0;
+    const bool marked = sqlite3_column_int64(s, 2) == kApplicationId;
+    sqlite3_finalize(s);
+    // (A lone checkpoint table in an unmarked database is left to the shape
+    // check below: it may be another program's.)
+    if ((!has_cp || !has_fence) && (marked || (has_fence && !has_cp))) {
+      return Status::Corruption(
+          "checkpoint database " + path_ + " was initialised by forcepipe but table " +
+          (has_cp ? "forcepipe_checkpoint_fence" : "forcepipe_checkpoints") +
+          " is missing (dropped?); refusing to start every stream over: restore the database "
+          "from a backup, or delete it to start over");
+    }
+  }
   if (sqlite3_exec(db_, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return Error("creating the schema");
   }
@@ -185,7 +250,10 @@ Result<std::optional<std::string>> SqliteCheckpointStore::Load(std::string_view 
   Reset r{get_};
   BindText(get_, 1, key);
   int rc = sqlite3_step(get_);
-  if (rc == SQLITE_ROW) return std::optional<std::string>(ColumnBytes(get_, 0));
+  if (rc == SQLITE_ROW) {
+    FP_RETURN_IF_ERROR(CheckValueType(get_, 0, path_, key));
+    return std::optional<std::string>(ColumnBytes(get_, 0));
+  }
   if (rc == SQLITE_DONE) return std::optional<std::string>();
   return Error("loading a checkpoint");
 }
@@ -196,7 +264,9 @@ Result<CheckpointMap> SqliteCheckpointStore::LoadAll() {
   CheckpointMap out;
   int rc;
   while ((rc = sqlite3_step(get_all_)) == SQLITE_ROW) {
-    out.emplace(ColumnBytes(get_all_, 0), ColumnBytes(get_all_, 1));
+    std::string key = ColumnBytes(get_all_, 0);
+    FP_RETURN_IF_ERROR(CheckValueType(get_all_, 1, path_, key));
+    out.emplace(std::move(key), ColumnBytes(get_all_, 1));
   }
   if (rc != SQLITE_DONE) return Error("loading checkpoints");
   return out;

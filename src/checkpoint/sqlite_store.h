@@ -18,8 +18,12 @@
 // so they see other processes' commits.
 //
 // Open fails with kCorruption naming the file when it is not an SQLite
-// database or fails `PRAGMA quick_check`, and with kFailedPrecondition when
-// the checkpoint table exists with a different shape.
+// database, is an existing 0-byte file, fails `PRAGMA quick_check`, or was
+// initialised (PRAGMA application_id, or one of the two tables present) but
+// lacks a table; and with kFailedPrecondition when the checkpoint table exists
+// with a different shape. Only a path that does not exist yet is a fresh
+// store. Load/LoadAll return kCorruption naming the key for a value that is
+// not TEXT (a BLOB never reads as "").
 //
 // Thread safety: safe for concurrent use (one connection behind a mutex).
 

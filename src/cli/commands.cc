@@ -213,7 +213,46 @@ int CommitState(const Options& o, const CommitRequest& r, const char* verb,
 
 }  // namespace
 
+namespace {
+
+// `state set` writes only a position some configured source will read back:
+// the key must be one of a source's checkpoint keys and the value parse as
+// that source's position (Source::CheckPosition). Returns a config error.
+Status CheckStatePosition(const app::LoadedConfig& c, const std::string& key,
+                          const std::string& value) {
+  std::string owners;
+  for (const auto& s : c.sources) {
+    FactoryContext ctx;
+    ctx.name = s.name;
+    ctx.data_dir = c.top.GetString("data_dir");
+    auto src = s.factory->create(s.node, ctx);
+    if (!src.ok()) return src.status().WithContext(s.path);
+    Status st = (*src)->CheckPosition(key, value);
+    if (st.ok()) return st;
+    if (st.code() != StatusCode::kNotFound) {
+      return Status::InvalidArgument(st.message()).WithContext("source " + s.name);
+    }
+    owners += (owners.empty() ? "" : "; ") + st.message();
+  }
+  return Status::InvalidArgument("no configured source reads checkpoint key " + key + " (" +
+                                 owners + "); nothing was written");
+}
+
+}  // namespace
+
 int StateSet(const Options& o) {
+  {
+    auto c = Load(o.config_file);
+    if (!c.ok()) {
+      PrintError("config", c.status());
+      return kConfig;
+    }
+    Status valid = CheckStatePosition(**c, o.key, o.value);
+    if (!valid.ok()) {
+      PrintError("state set", valid);
+      return kConfig;
+    }
+  }
   CommitRequest r;
   r.set[o.key] = o.value;
   return CommitState(o, r, "state set", o.key + "\t" + o.value);

@@ -29,8 +29,12 @@ struct Rejection {
 //              before `after` when it is non-zero.
 //   kPermanent every entry was delivered except those in `rejected`, which
 //              never will be; the engine drops and counts exactly those.
+//   kFatal     nothing was delivered and no retry can succeed (the sink's
+//              store is damaged or not what it expects, e.g. a dropped
+//              table): the engine commits nothing for the batch, stops the
+//              pipeline and exits non-zero with `reason`.
 struct PushOutcome {
-  enum class Kind { kOk, kRetryable, kPermanent };
+  enum class Kind { kOk, kRetryable, kPermanent, kFatal };
   Kind kind = Kind::kOk;
   Duration after{0};
   std::string reason;               // why, for kRetryable (logged and counted)
@@ -42,6 +46,12 @@ struct PushOutcome {
     o.kind = Kind::kRetryable;
     o.reason = std::move(why);
     o.after = after;
+    return o;
+  }
+  static PushOutcome Fatal(std::string why) {
+    PushOutcome o;
+    o.kind = Kind::kFatal;
+    o.reason = std::move(why);
     return o;
   }
   static PushOutcome Permanent(std::vector<Rejection> rejected) {

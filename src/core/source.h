@@ -42,6 +42,8 @@ class SourceContext {
   virtual Result<std::optional<std::string>> LoadCheckpoint(std::string_view key) = 0;
 
   virtual const Clock& clock() const = 0;
+  // Names the checkpoint store for messages, e.g. "sqlite checkpoint store".
+  virtual std::string checkpoint_store_name() const { return "checkpoint store"; }
 
   // Reports a problem that makes the pipeline not ready (e.g. "auth failing
   // for org acme: invalid_grant"), or "" once healthy again. Shown on /readyz
@@ -68,6 +70,15 @@ class Source {
   // upstream only what is safe (e.g. Pub/Sub ManagedSubscribe commits).
   // Called on a lane worker thread: must not block.
   virtual void OnCommitted(const CheckpointMap& committed) {}
+
+  // Whether `key` is one of this source's checkpoint keys and `value` a
+  // position it can resume from (used by `forcepipe state set` before writing
+  // anything). Ok; kNotFound when the key is not this source's;
+  // kInvalidArgument, naming the key and the value, when the value cannot be
+  // parsed. The default owns no key.
+  virtual Status CheckPosition(std::string_view key, std::string_view value) const {
+    return Status::NotFound("source " + name() + " keeps no checkpoint under " + std::string(key));
+  }
 };
 
 }  // namespace forcepipe

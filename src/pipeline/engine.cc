@@ -33,6 +33,9 @@ class Engine::Context final : public SourceContext {
     return engine_->store_->Load(key);
   }
   const Clock& clock() const override { return *engine_->clock_; }
+  std::string checkpoint_store_name() const override {
+    return std::string(engine_->store_->kind()) + " checkpoint store";
+  }
   void SetHealth(std::string_view problem) override {
     std::lock_guard<std::mutex> l(engine_->mu_);
     status_->health = std::string(problem);
@@ -70,6 +73,9 @@ Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sourc
   };
   streaming_ = make_lane(LaneKind::kStreaming, options_.streaming, streaming_tracker_.get());
   bulk_ = make_lane(LaneKind::kBulk, options_.bulk, bulk_tracker_.get());
+  for (Lane* lane : {streaming_.get(), bulk_.get()}) {
+    lane->SetFatalHandler([this](const Status& why) { Fail(why); });
+  }
   for (auto [tracker, kind] : {std::pair{streaming_tracker_.get(), LaneKind::kStreaming},
                                std::pair{bulk_tracker_.get(), LaneKind::kBulk}}) {
     std::vector<Source*> in_lane;
@@ -155,6 +161,14 @@ void Engine::RunSource(size_t index) {
   cv_.notify_all();
 }
 
+void Engine::Fail(const Status& why) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (first_error_.ok()) first_error_ = why;
+  }
+  RequestStop();
+}
+
 void Engine::OnDrop(const Entry& entry, const std::string& reason) {
   if (options_.dead_letter_path.empty()) return;
   std::string line = "{\"ts_ns\":" + std::to_string(clock_->NowUnixNanos()) + ",\"sink\":\"";
@@ -223,7 +237,14 @@ Status Engine::Run() {
   bulk_->Join();
   for (CommitTracker* t : {streaming_tracker_.get(), bulk_tracker_.get()}) {
     Status flush = t->Flush();
-    if (!flush.ok()) log->error("final checkpoint commit failed: {}", flush.ToString());
+    if (!flush.ok()) {
+      // Positions delivered to the sink are not durable: a clean exit would
+      // hide that the next start re-reads (or, with no commit at all,
+      // restarts) — exit non-zero.
+      log->error("final checkpoint commit failed: {}", flush.ToString());
+      std::lock_guard<std::mutex> l(mu_);
+      if (first_error_.ok()) first_error_ = flush.WithContext("final checkpoint commit failed");
+    }
   }
   sink_->Stop();
   running_ = false;

@@ -56,8 +56,9 @@ class Engine {
   ~Engine();
 
   // Starts the sink and runs until stopped. OK after a graceful stop (or all
-  // sources finished); the first source failure or a sink start failure
-  // otherwise.
+  // sources finished); otherwise the first of: a source failure, a sink start
+  // failure, a fatal sink answer or permanent commit failure (which stop the
+  // run), or a failed final checkpoint commit (positions not durable).
   Status Run();
 
   // Thread-safe; may be called before or during Run.
@@ -81,6 +82,9 @@ class Engine {
   class Context;
   void RunSource(size_t index);
   void OnDrop(const Entry& entry, const std::string& reason);
+  // A lane cannot go on (fatal sink answer, permanent commit failure): record
+  // `why` as the run's error and stop.
+  void Fail(const Status& why);
 
   EngineOptions options_;
   std::vector<std::unique_ptr<Source>> sources_;

@@ -163,6 +163,14 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
         stats_.failing_since_unix_ns.store(0);
         return true;
       }
+      case PushOutcome::Kind::kFatal: {
+        Status why = Status::FailedPrecondition("sink " + std::string(sink_->kind()) +
+                                                " cannot accept batches: " + out.reason);
+        log->error("{} lane: {}; stopping without committing this batch", LaneKindName(kind_),
+                   why.message());
+        if (on_fatal_) on_fatal_(why);
+        return false;
+      }
       case PushOutcome::Kind::kRetryable: {
         int64_t zero = 0;
         stats_.failing_since_unix_ns.compare_exchange_strong(zero, clock_->NowUnixNanos());
@@ -187,9 +195,15 @@ void Lane::Finish(const Work& work, bool delivered) {
   Status s = tracker_->Complete(work.batch.sequence, delivered);
   if (!s.ok()) {
     stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+    // A damaged or foreign store, lost leadership or a refused request never
+    // heals by retrying with the next commit.
+    const bool permanent =
+        s.code() == StatusCode::kCorruption || s.code() == StatusCode::kFailedPrecondition ||
+        s.code() == StatusCode::kFenced || s.code() == StatusCode::kInvalidArgument;
     log::Get("pipeline")
-        ->error("{} lane: checkpoint commit failed (will retry with the next): {}",
-                LaneKindName(kind_), s.ToString());
+        ->error("{} lane: checkpoint commit failed{}: {}", LaneKindName(kind_),
+                permanent ? " permanently; stopping" : " (will retry with the next)", s.ToString());
+    if (permanent && on_fatal_) on_fatal_(s.WithContext("checkpoint commit"));
   } else if (!work.batch.checkpoints.empty()) {
     stats_.last_commit_unix_ns.store(clock_->NowUnixNanos());
     stats_.commits.fetch_add(1, std::memory_order_relaxed);

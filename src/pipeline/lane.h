@@ -62,6 +62,11 @@ struct LaneStats {
 
 // Called for each entry a sink rejected permanently (dead-lettering, logs).
 using DropHandler = std::function<void(const Entry& entry, const std::string& reason)>;
+// Called (from a worker thread) when the lane cannot go on: the sink answered
+// kFatal, or a checkpoint commit failed permanently (corrupt or foreign store,
+// fenced, refused request). The batch is abandoned, so nothing after it
+// commits; the handler should stop the pipeline with this status.
+using FatalHandler = std::function<void(const Status& why)>;
 
 class Lane {
  public:
@@ -69,6 +74,9 @@ class Lane {
   Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, const Clock* clock,
        DropHandler on_drop = nullptr);
   ~Lane();
+
+  // REQUIRES: called before Start.
+  void SetFatalHandler(FatalHandler on_fatal) { on_fatal_ = std::move(on_fatal); }
 
   void Start();
 
@@ -114,6 +122,7 @@ class Lane {
   CommitTracker* const tracker_;
   const Clock* const clock_;
   DropHandler on_drop_;
+  FatalHandler on_fatal_;
   const bool needs_empty_push_;  // transactional sink: checkpoint-only batches are pushed too
 
   LaneQueue queue_;

@@ -91,6 +91,67 @@ TEST(FileCheckpointStore, GarbageFileIsCorruptionNamingTheFile) {
   }
 }
 
+TEST(FileCheckpointStore, EditedButStillValidJsonIsCorruptionNamingTheFile) {
+  TempDir dir;
+  const std::string path = dir.File("cp.json");
+  {
+    auto store = MustOpen(path);
+    CommitRequest r;
+    r.set = {{"synthetic:gen:k0", "42"}, {"other", "7"}};
+    r.epoch = 3;
+    ASSERT_TRUE(store->Commit(r).ok());
+  }
+  const std::string good = ReadFileOrEmpty(path);
+  auto edit = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+  };
+  for (const std::string bad : {edit("\"42\"", "\"43\""), edit("\"epoch\": 3", "\"epoch\": 0"),
+                                edit("\"other\": \"7\"", "\"another\": \"7\"")}) {
+    ASSERT_TRUE(nlohmann::json::accept(bad)) << bad;
+    WriteFile(path, bad);
+    auto r = FileCheckpointStore::Open(path);
+    ASSERT_FALSE(r.ok()) << "edited file accepted:\n" << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+    EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("checksum"), std::string::npos) << r.status().message();
+    EXPECT_EQ(ReadFileOrEmpty(path), bad) << "the damaged file must be left alone";
+  }
+  // Reformatting without changing content is not damage.
+  WriteFile(path, nlohmann::json::parse(good).dump());
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Load("synthetic:gen:k0")->value_or(""), "42");
+}
+
+TEST(FileCheckpointStore, FileWithoutChecksumFromOlderBuildLoadsAndGainsOneOnCommit) {
+  TempDir dir;
+  const std::string path = dir.File("cp.json");
+  WriteFile(path,
+            "{\"format\":\"forcepipe-checkpoints\",\"version\":1,\"epoch\":2,"
+            "\"checkpoints\":{\"k\":\"41\",\"b\":{\"base64\":\"/wAB\"}}}");
+  {
+    auto store = MustOpen(path);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Load("k")->value_or(""), "41");
+    EXPECT_EQ(store->epoch(), 2u);
+    CommitRequest r;
+    r.set = {{"k", "42"}};
+    r.epoch = 2;
+    ASSERT_TRUE(store->Commit(r).ok());
+  }
+  auto doc = nlohmann::json::parse(ReadFileOrEmpty(path));
+  ASSERT_TRUE(doc.contains("checksum")) << doc.dump();
+  EXPECT_TRUE(doc["checksum"].is_string());
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Load("k")->value_or(""), "42");
+  EXPECT_EQ(store->Load("b")->value_or(""), std::string("\xff\x00\x01", 3));
+}
+
 TEST(FileCheckpointStore, NewerFormatVersionIsRefused) {
   TempDir dir;
   const std::string path = dir.File("cp.json");

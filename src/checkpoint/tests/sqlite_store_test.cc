@@ -109,6 +109,92 @@ TEST(SqliteCheckpointStore, ForeignTableShapeIsRefused) {
   EXPECT_NE(r.status().message().find(path), std::string::npos);
 }
 
+void Exec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+TEST(SqliteCheckpointStore, ZeroByteFileIsCorruptionNamingTheFileNotAFreshStore) {
+  TempDir dir;
+  const std::string path = dir.File("cp.db");
+  WriteFile(path, "");
+  auto r = SqliteCheckpointStore::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().message();
+  EXPECT_EQ(std::filesystem::file_size(path), 0u);  // left as found
+}
+
+TEST(SqliteCheckpointStore, BrandNewPathIsStillCreatedFresh) {
+  TempDir dir;
+  const std::string path = dir.File("new/cp.db");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  auto all = store->LoadAll();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->empty());
+  store.reset();
+  EXPECT_NE(MustOpen(path), nullptr);  // and reopens
+}
+
+TEST(SqliteCheckpointStore, DroppedCheckpointTableIsCorruptionNamingTheFile) {
+  TempDir dir;
+  const std::string path = dir.File("cp.db");
+  {
+    auto store = MustOpen(path);
+    ASSERT_TRUE(store->Commit(CheckpointMap{{"k", "42"}}).ok());
+  }
+  Exec(path, "DROP TABLE forcepipe_checkpoints");
+  auto r = SqliteCheckpointStore::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("forcepipe_checkpoints"), std::string::npos);
+  EXPECT_EQ(QueryOne(path, "SELECT count(*) FROM sqlite_master WHERE name='forcepipe_checkpoints'"),
+            "0");  // not recreated empty
+}
+
+TEST(SqliteCheckpointStore, BothTablesDroppedFromAnInitialisedDatabaseIsCorruption) {
+  TempDir dir;
+  const std::string path = dir.File("cp.db");
+  {
+    auto store = MustOpen(path);
+    ASSERT_TRUE(store->Commit(CheckpointMap{{"k", "42"}}).ok());
+  }
+  Exec(path, "DROP TABLE forcepipe_checkpoints; DROP TABLE forcepipe_checkpoint_fence");
+  auto r = SqliteCheckpointStore::Open(path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(path), std::string::npos) << r.status().message();
+}
+
+TEST(SqliteCheckpointStore, NonTextValueIsCorruptionNamingKeyAndFile) {
+  TempDir dir;
+  const std::string path = dir.File("cp.db");
+  {
+    auto store = MustOpen(path);
+    ASSERT_TRUE(store->Commit(CheckpointMap{{"a", "1"}, {"b", "2"}}).ok());
+  }
+  Exec(path, "UPDATE forcepipe_checkpoints SET value = X'' WHERE key = 'a'");
+  auto store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  auto v = store->Load("a");
+  ASSERT_FALSE(v.ok()) << "a BLOB value must not read as \"" << (v.ok() && *v ? **v : "") << "\"";
+  EXPECT_EQ(v.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(v.status().message().find(path), std::string::npos) << v.status().message();
+  EXPECT_NE(v.status().message().find("\"a\""), std::string::npos) << v.status().message();
+  auto all = store->LoadAll();
+  EXPECT_EQ(all.status().code(), StatusCode::kCorruption);
+  auto b = store->Load("b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(**b, "2");
+}
+
 TEST(SqliteCheckpointStore, TwoConnectionsShareCasAndFencing) {
   TempDir dir;
   const std::string path = dir.File("cp.db");

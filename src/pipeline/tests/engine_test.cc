@@ -110,5 +110,67 @@ TEST(Engine, SourceFailureStopsWithItsStatus) {
   EXPECT_NE(s.message().find("source f"), std::string::npos);
 }
 
+TEST(Engine, EveryCommitFailingExitsNonZeroNotOkAfterTheGracePeriod) {
+  CollectingSink sink;
+  MemoryCheckpointStore store;
+  store.FailNextCommit(Status::IOError("disk gone"), 1'000'000);
+  std::vector<Entry> script;
+  for (int i = 1; i <= 20; ++i) script.push_back(MakeEntry("k", std::to_string(i), "x"));
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(std::make_unique<ScriptedSource>("s", script));
+  Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
+  Status s = engine.Run();
+  EXPECT_TRUE(store.Snapshot().empty());
+  ASSERT_FALSE(s.ok()) << "nothing was committed, yet the run reported success";
+  EXPECT_NE(s.message().find("disk gone"), std::string::npos) << s.message();
+}
+
+TEST(Engine, PermanentCommitFailureStopsTheRunWithItsStatus) {
+  CollectingSink sink;
+  MemoryCheckpointStore store;
+  store.FailNextCommit(Status::Corruption("checkpoint file x is corrupt"), 1'000'000);
+  std::vector<Entry> script;
+  for (int i = 1; i <= 5; ++i) script.push_back(MakeEntry("k", std::to_string(i), "x"));
+  std::vector<std::unique_ptr<Source>> sources;
+  // Held open: only the permanent failure can end this run.
+  sources.push_back(
+      std::make_unique<ScriptedSource>("s", script, LaneKind::kStreaming, /*hold_open=*/true));
+  Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
+  Status s;
+  std::thread run([&] { s = engine.Run(); });
+  bool stopped = WaitUntil([&] { return !engine.running() && sink.delivered_count() > 0; },
+                           std::chrono::seconds(20));
+  if (!stopped) engine.RequestStop();
+  run.join();
+  EXPECT_TRUE(stopped) << "a permanent commit error must stop the run, not be retried forever";
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
+}
+
+TEST(Engine, FatalSinkAnswerStopsTheRunAndCommitsNothing) {
+  CollectingSink sink;
+  MemoryCheckpointStore store;
+  sink.SetHook([](const Batch&) -> std::optional<PushOutcome> {
+    return PushOutcome::Fatal("no such table: events");
+  });
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(std::make_unique<ScriptedSource>(
+      "s", std::vector<Entry>{MakeEntry("k", "1", "x"), MakeEntry("k", "2", "y")},
+      LaneKind::kStreaming, /*hold_open=*/true));
+  Engine engine(Fast(), std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
+  Status s;
+  std::thread run([&] { s = engine.Run(); });
+  bool stopped =
+      WaitUntil([&] { return sink.pushes() > 0 && !engine.running(); }, std::chrono::seconds(20));
+  if (!stopped) engine.RequestStop();
+  run.join();
+  EXPECT_TRUE(stopped);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no such table: events"), std::string::npos) << s.message();
+  EXPECT_TRUE(store.Snapshot().empty());
+}
+
 }  // namespace
 }  // namespace forcepipe

@@ -185,6 +185,9 @@ class MariaDbConnection final : public Connection {
     if ((e >= 2000 && e < 3000) || e == 1927 || e == ER_SERVER_SHUTDOWN) broken_ = true;
     if (IsDataError(e)) return Status::InvalidArgument(msg);
     if (IsTransient(e) || broken_) return Status::Unavailable(msg);
+    // ER_NO_SUCH_TABLE, ER_BAD_FIELD_ERROR: the schema is not what this build
+    // wrote; retrying cannot help.
+    if (e == 1146 || e == 1054) return Status::FailedPrecondition(msg);
     return Status::Internal(msg);
   }
 

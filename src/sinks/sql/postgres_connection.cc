@@ -236,6 +236,9 @@ class PostgresConnection final : public Connection {
       return Status::Unavailable(msg);
     }
     if (cls == "28") return Status::Unauthenticated(msg);
+    // 42P01 undefined table, 42703 undefined column, ...: the schema is not
+    // what this build wrote; retrying cannot help.
+    if (cls == "42") return Status::FailedPrecondition(msg);
     return Status::Internal(msg);
   }
 

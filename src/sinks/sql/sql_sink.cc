@@ -23,8 +23,14 @@ Status SqlSink::Start() {
 PushOutcome SqlSink::Push(const Batch& batch) {
   auto r = store_.WriteBatch(batch);
   if (!r.ok()) {
-    // Nothing was committed. Connection loss, lock timeouts and anything
-    // unexpected are retried by the engine with its backoff.
+    // Nothing was committed. A damaged database or a schema that is not ours
+    // (a dropped table) cannot heal by retrying: fail loudly. Connection
+    // loss, lock timeouts and anything unexpected are retried by the engine
+    // with its backoff.
+    const StatusCode code = r.status().code();
+    if (code == StatusCode::kCorruption || code == StatusCode::kFailedPrecondition) {
+      return PushOutcome::Fatal(r.status().ToString());
+    }
     return PushOutcome::Retryable(r.status().ToString());
   }
   if (r->empty()) return PushOutcome::Ok();

@@ -154,15 +154,55 @@ Status SqlStore::OpenExisting() {
   return Status::Ok();
 }
 
+Status SqlStore::QuickCheck(Connection& c) {
+  auto rows = c.Query("PRAGMA quick_check");
+  if (!rows.ok()) {
+    if (rows.status().code() != StatusCode::kCorruption) {
+      return rows.status().WithContext(options_.dsn.Redacted());
+    }
+    return Status::Corruption(options_.dsn.Redacted() +
+                              " is corrupt (quick_check: " + rows.status().message() +
+                              "); refusing to write into it: restore it from a backup, or move "
+                              "it away to start over");
+  }
+  std::string problems;
+  for (const auto& r : *rows) {
+    std::string line = r.empty() ? "" : r[0].value_or("");
+    if (line != "ok") problems += (problems.empty() ? "" : "; ") + line;
+  }
+  if (problems.empty()) return Status::Ok();
+  return Status::Corruption(options_.dsn.Redacted() +
+                            " is corrupt (quick_check: " + problems.substr(0, 500) +
+                            "); refusing to write into it: restore it from a backup, or move it "
+                            "away to start over");
+}
+
+Status SqlStore::VerifyTables(Connection& c) {
+  for (const char* table : {"events", "event_objects", "checkpoints", "checkpoint_epoch"}) {
+    auto probe = c.Query(std::string("SELECT 1 FROM ") + table + " WHERE 1 = 0");
+    if (probe.ok()) continue;
+    if (probe.status().code() == StatusCode::kUnavailable) return probe.status();
+    return Status::Corruption(options_.dsn.Redacted() +
+                              ": the schema version is recorded but table " + table +
+                              " is missing or unreadable (" + probe.status().message() +
+                              "); refusing to run on a damaged event store (a recreated "
+                              "checkpoints table would restart every stream): restore it from a "
+                              "backup, or point the sink at a new database");
+  }
+  return Status::Ok();
+}
+
 Result<Connection*> SqlStore::Writer() {
   if (!writer_ || writer_->broken()) {
     writer_.reset();
     FP_ASSIGN_OR_RETURN(auto c, Connect(options_.dsn, options_.connect));
     if (!migrated_) {
-      // First connection: create or migrate the schema (whichever of Open,
-      // Load or Commit comes first).
+      // First connection: check, then create or migrate the schema (whichever
+      // of Open, Load or Commit comes first).
+      if (c->backend() == Backend::kSqlite) FP_RETURN_IF_ERROR(QuickCheck(*c));
       Status s = Migrate(*c, kSchemaVersion, clock_->NowUnixNanos() / 1'000'000);
       if (!s.ok()) return s.WithContext(options_.dsn.Redacted());
+      FP_RETURN_IF_ERROR(VerifyTables(*c));
       migrated_ = true;
     }
     writer_ = std::move(c);

@@ -96,7 +96,9 @@ class SqlStore final : public CheckpointStore {
   // Connects, creates or migrates the schema (also done by the first Load,
   // LoadAll, Commit or WriteBatch when Open was not called). Errors: kUnauthenticated,
   // kNotFound, kUnavailable (cannot connect), kFailedPrecondition (schema from
-  // a newer forcepipe), all with the backend's message and no password.
+  // a newer forcepipe), kCorruption (SQLite: an existing 0-byte file or a
+  // failed quick_check; any backend: a table of a recorded schema is
+  // missing), all with the backend's message and no password.
   Status Open();
 
   // Connects without creating anything (history): fails when the schema is
@@ -133,6 +135,11 @@ class SqlStore final : public CheckpointStore {
   struct PreparedRow;
 
   Result<Connection*> Writer();  // REQUIRES: mu_ held
+  // SQLite: PRAGMA quick_check; kCorruption naming the database otherwise.
+  Status QuickCheck(Connection& c);
+  // Every table of the schema exists (after Migrate); kCorruption naming the
+  // database and the table otherwise (a dropped table is never recreated).
+  Status VerifyTables(Connection& c);
   Status Begin(Connection* c);
   void Rollback(Connection* c);
   Status InsertRange(Connection* c, const std::vector<PreparedRow>& rows, size_t lo, size_t hi,

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <unordered_map>
 
@@ -38,6 +39,14 @@ Status FromSqlite(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_READONLY:
     case SQLITE_AUTH:
       return Status::PermissionDenied(msg);
+    case SQLITE_ERROR:
+      // A dropped table or column: the schema is not what this build wrote;
+      // retrying cannot help.
+      if (db && (std::string_view(sqlite3_errmsg(db)).starts_with("no such table") ||
+                 std::string_view(sqlite3_errmsg(db)).starts_with("no such column"))) {
+        return Status::FailedPrecondition(msg);
+      }
+      return Status::Internal(msg);
     default:
       return Status::Internal(msg);
   }
@@ -138,6 +147,19 @@ class SqliteConnection final : public Connection {
 }  // namespace
 
 Result<std::unique_ptr<Connection>> ConnectSqlite(const Dsn& dsn, const ConnectOptions& options) {
+  {
+    // SQLite takes an empty file for a new database (and the pragmas below
+    // would make it one): an existing 0-byte file is damaged state — a
+    // truncated or replaced events.db — never a fresh store.
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(dsn.path, ec) &&
+        std::filesystem::file_size(dsn.path, ec) == 0 && !ec) {
+      return Status::Corruption("sqlite: " + dsn.path +
+                                " is an empty (0-byte) file, not an event store; refusing to "
+                                "start every stream over: restore it from a backup, or delete it "
+                                "to start over");
+    }
+  }
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (options.create) flags |= SQLITE_OPEN_CREATE;

@@ -113,6 +113,50 @@ void PubSubSource::AddStreamLocked(const std::string& topic) {
   streams_.push_back(std::move(s));
 }
 
+Result<std::string> PubSubSource::ParseReplayPosition(std::string_view key,
+                                                      std::string_view value) {
+  auto shown = [&] {
+    return "\"" + std::string(value.substr(0, 64)) + (value.size() > 64 ? "...\"" : "\"");
+  };
+  if (value.empty()) {
+    return Status::InvalidArgument("checkpoint " + std::string(key) +
+                                   " holds an empty position, not a replay id");
+  }
+  auto bytes = Base64Decode(value);
+  if (!bytes || bytes->empty() || bytes->size() > kMaxReplayIdBytes ||
+      Base64Encode(*bytes) != value) {
+    return Status::InvalidArgument("checkpoint " + std::string(key) + " holds " + shown() +
+                                   ", not a replay id (padded base64 of 1 to " +
+                                   std::to_string(kMaxReplayIdBytes) + " bytes)");
+  }
+  return std::move(*bytes);
+}
+
+Status PubSubSource::CheckPosition(std::string_view key, std::string_view value) const {
+  // pubsub:<org id>:<topic>
+  bool mine = false;
+  if (key.starts_with("pubsub:")) {
+    std::string_view rest = key.substr(7);
+    size_t colon = rest.find(':');
+    if (colon != std::string_view::npos && colon > 0) {
+      const std::string topic(rest.substr(colon + 1));
+      for (const auto& t : options_.topics) {
+        if (t == topic || (IsTopicPattern(t) && fnmatch(t.c_str(), topic.c_str(), 0) == 0)) {
+          mine = true;
+        }
+      }
+    }
+  }
+  if (!mine) {
+    std::string topics;
+    for (const auto& t : options_.topics) topics += (topics.empty() ? "" : ", ") + t;
+    return Status::NotFound("source " + options_.name +
+                            " keeps its positions under pubsub:<org id>:<topic> for " + topics +
+                            ", not " + std::string(key));
+  }
+  return ParseReplayPosition(key, value).status();
+}
+
 bool IsTopicPattern(std::string_view topic) {
   return topic.find_first_of("*?[") != std::string_view::npos;
 }
@@ -416,11 +460,17 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
       s.mapper->set_line_only(options_.line_only);
       auto cp = ctx.LoadCheckpoint(s.key);
       if (!cp.ok()) return fail(cp.status());
-      if (cp->has_value() && !(*cp)->empty()) {
-        auto bytes = Base64Decode(**cp);
-        if (!bytes) {
-          return fail(Status::Corruption("checkpoint " + s.key + " is not a base64 replay id: \"" +
-                                         **cp + "\""));
+      if (cp->has_value()) {
+        // An unreadable or empty stored position is never a silent restart
+        // from replay_preset: the user resets it explicitly.
+        auto bytes = ParseReplayPosition(s.key, **cp);
+        if (!bytes.ok()) {
+          return fail(Status::Corruption(
+              bytes.status().message() + " in the " + ctx.checkpoint_store_name() +
+              "; refusing to start from replay_preset silently: `forcepipe "
+              "state set " +
+              s.key + " <replay id>` to resume from a known position, or `forcepipe state delete " +
+              s.key + "` to start from replay_preset"));
         }
         s.position = *bytes;
         if (!s.managed.empty()) seek = **cp;
@@ -482,7 +532,12 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
           {std::string(meta::kEventId), "gap:" + s.key + ":" + lost + ":" + detected},
           {std::string(meta::kChangeType), "FORCEPIPE_GAP"},
           {"topic", s.topic}};
-      gap.checkpoint = {s.key, ""};  // no position: a restart uses the fallback preset
+      // No position: the stored one stays committed until the first event or
+      // keepalive after the fallback commits a real replay id. (An empty value
+      // would read as "no checkpoint" at the next start, i.e. replay_preset,
+      // losing everything published while forcepipe was down.) A restart
+      // before then meets the rejected id again and records the gap again.
+      gap.checkpoint = {};
       s.position.reset();
       s.preset = options_.corrupted_fallback;
       s.in_emit = true;

@@ -96,6 +96,16 @@ class PubSubSource final : public Source {
   void Stop() override;
   std::vector<MetricSample> Metrics() const override;
   void OnCommitted(const CheckpointMap& committed) override;
+  // Keys pubsub:<org id>:<topic> for a configured topic (or one matching a
+  // configured pattern); values per ParseReplayPosition.
+  Status CheckPosition(std::string_view key, std::string_view value) const override;
+
+  // The longest replay id accepted from a checkpoint (Salesforce's are a few
+  // bytes; the emulator's are 8).
+  static constexpr size_t kMaxReplayIdBytes = 64;
+  // A stored position -> replay id bytes. kInvalidArgument naming `key` when
+  // the value is empty or not padded base64 of 1..kMaxReplayIdBytes bytes.
+  static Result<std::string> ParseReplayPosition(std::string_view key, std::string_view value);
 
   struct Counters {
     std::atomic<uint64_t> events{0};

@@ -1,6 +1,7 @@
 #include "sources/synthetic/synthetic_source.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <vector>
 
@@ -21,6 +22,34 @@ std::string SyntheticSource::CheckpointKey(const std::string& name, int k) {
 
 std::string SyntheticSource::EventId(const std::string& name, int k, int64_t seq) {
   return name + "-k" + std::to_string(k) + "-" + std::to_string(seq);
+}
+
+Result<int64_t> SyntheticSource::ParsePosition(std::string_view key, std::string_view value) {
+  int64_t v = -1;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  // Digits only (from_chars takes a leading '-'), and room for the next one.
+  if (value.empty() || value[0] == '-' || ec != std::errc() || end != value.data() + value.size() ||
+      v == INT64_MAX) {
+    return Status::InvalidArgument(
+        "checkpoint " + std::string(key) + " holds \"" + std::string(value.substr(0, 64)) +
+        (value.size() > 64 ? "...\"" : "\"") + ", not a sequence number (0 to " +
+        std::to_string(INT64_MAX - 1) + ")");
+  }
+  return v;
+}
+
+Status SyntheticSource::CheckPosition(std::string_view key, std::string_view value) const {
+  bool mine = false;
+  for (int k = 0; k < options_.keys && !mine; ++k) mine = key == CheckpointKey(options_.name, k);
+  if (!mine) {
+    return Status::NotFound("source " + options_.name + " keeps its positions under " +
+                            CheckpointKey(options_.name, 0) +
+                            (options_.keys > 1
+                                 ? " .. " + CheckpointKey(options_.name, options_.keys - 1)
+                                 : std::string()) +
+                            ", not " + std::string(key));
+  }
+  return ParsePosition(key, value).status();
 }
 
 int64_t SyntheticSource::QuotaForKey(int k) const {
@@ -58,13 +87,14 @@ Status SyntheticSource::Run(SourceContext& ctx) {
     auto cp = ctx.LoadCheckpoint(CheckpointKey(options_.name, k));
     if (!cp.ok()) return cp.status().WithContext("loading checkpoint");
     if (cp->has_value()) {
-      char* end = nullptr;
-      long long v = std::strtoll((*cp)->c_str(), &end, 10);
-      if (*end != '\0' || v < 0) {
-        return Status::Corruption("checkpoint " + CheckpointKey(options_.name, k) + " holds \"" +
-                                  **cp + "\", not a sequence number");
+      // An unreadable stored position is never a silent restart.
+      auto v = ParsePosition(CheckpointKey(options_.name, k), **cp);
+      if (!v.ok()) {
+        return Status::Corruption(v.status().message() +
+                                  "; set a valid position with `forcepipe state set`, or "
+                                  "`forcepipe state delete` the key to start from 1");
       }
-      next[k] = v + 1;
+      next[k] = *v + 1;
     }
   }
   log::Get("source.synthetic")

@@ -39,6 +39,13 @@ class SyntheticSource final : public Source {
   const std::string& name() const override { return options_.name; }
   LaneKind lane() const override { return options_.lane; }
   Status Run(SourceContext& ctx) override;
+  // Keys synthetic:<name>:k0 .. k<keys-1>; values per ParsePosition.
+  Status CheckPosition(std::string_view key, std::string_view value) const override;
+
+  // A stored position: decimal digits only, 0 .. INT64_MAX-1 (so the next
+  // sequence fits). kInvalidArgument naming `key` and the value otherwise
+  // (empty, sign, spaces, overflow).
+  static Result<int64_t> ParsePosition(std::string_view key, std::string_view value);
 
   // Events key `k` produces in total when max_events is set.
   int64_t QuotaForKey(int k) const;

@@ -269,6 +269,78 @@ TEST_F(PubSubSourceTest, CorruptedReplayIdFallsBackToEarliestAndRecordsTheGap) {
   EXPECT_TRUE(gap_record);
 }
 
+// L1: after a rejected replay id the gap record must not commit a position
+// that a restart reads as "no checkpoint" (replay_preset): everything
+// published between the two runs must arrive.
+TEST_F(PubSubSourceTest, GapRecordThenRestartLosesNothingPublishedBetweenRuns) {
+  const std::string topic = "/event/LoginEventStream";
+  emu_->pubsub().SetKeepaliveInterval(std::chrono::hours(1));  // no keepalive moves the position
+  CommitRequest r;
+  r.set[Key(topic)] = Base64Encode(std::string(8, '\x7f'));  // past the tip: rejected
+  ASSERT_TRUE(store_.Commit(r).ok());
+  auto opts = [&] {
+    auto o = SourceOptions({topic});
+    o.initial_preset = Preset::kLatest;
+    return o;
+  };
+  StartEngine(opts());
+  ASSERT_TRUE(WaitUntil([&] {
+    for (const auto& e : sink_.delivered()) {
+      if (e.LabelValue("event_type") == "forcepipe_gap") return true;
+    }
+    return false;
+  }));
+  StopEngine();
+  ASSERT_TRUE(run_status_.ok()) << run_status_.ToString();
+  auto after_gap = store_.Snapshot();
+  if (after_gap.count(Key(topic))) {
+    EXPECT_NE(after_gap.at(Key(topic)), "") << "the gap record committed an empty position";
+  }
+  Emit(topic, 20);  // published while forcepipe is down
+  StartEngine(opts());
+  EXPECT_TRUE(WaitUntil([&] { return AllDelivered(); }, std::chrono::seconds(10)))
+      << "delivered " << DeliveredIds().size() << " of " << LedgerIds().size()
+      << " events published between the runs";
+  StopEngine();
+}
+
+TEST_F(PubSubSourceTest, EmptyStoredPositionIsAnErrorNamingTheKeyNotAPresetRestart) {
+  const std::string topic = "/data/AccountChangeEvent";
+  CommitRequest r;
+  r.set[Key(topic)] = "";
+  ASSERT_TRUE(store_.Commit(r).ok());
+  auto o = SourceOptions({topic});
+  o.initial_preset = Preset::kLatest;
+  StartEngine(std::move(o));
+  ASSERT_TRUE(
+      WaitUntil([&] { return !engine_->running() && run_status_.code() != StatusCode::kOk; },
+                std::chrono::seconds(10)))
+      << "an empty stored position was taken as \"no checkpoint\"";
+  StopEngine();
+  EXPECT_EQ(run_status_.code(), StatusCode::kCorruption) << run_status_.ToString();
+  EXPECT_NE(run_status_.message().find(Key(topic)), std::string::npos) << run_status_.message();
+  EXPECT_NE(run_status_.message().find("state delete"), std::string::npos) << run_status_.message();
+  EXPECT_EQ(store_.Snapshot().at(Key(topic)), "") << "the stored position must be left alone";
+}
+
+TEST(PubSubPosition, CheckPositionValidatesKeyAndReplayIdShape) {
+  PubSubSourceOptions o;
+  o.name = "sf";
+  o.topics = {"/data/AccountChangeEvent", "/event/*EventStream"};
+  PubSubSource src(o, nullptr);
+  const std::string id = Base64Encode(ReplayBytes(42));
+  EXPECT_TRUE(src.CheckPosition("pubsub:00Dxx0000001gPL:/data/AccountChangeEvent", id).ok());
+  EXPECT_TRUE(src.CheckPosition("pubsub:00Dxx0000001gPL:/event/LoginEventStream", id).ok());
+  EXPECT_EQ(src.CheckPosition("pubsub:00Dxx0000001gPL:/data/ContactChangeEvent", id).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(src.CheckPosition("synthetic:gen:k0", id).code(), StatusCode::kNotFound);
+  for (const std::string bad : {std::string(""), std::string("not base64!"), std::string("QQ"),
+                                std::string("===="), Base64Encode(std::string(300, 'x'))}) {
+    Status s = src.CheckPosition("pubsub:00Dxx0000001gPL:/data/AccountChangeEvent", bad);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << "\"" << bad << "\"";
+  }
+}
+
 TEST_F(PubSubSourceTest, KeepaliveLatestReplayIdIsCommittedWithoutAnEntry) {
   const std::string topic = "/data/ContactChangeEvent";
   Emit(topic, 5);

@@ -115,5 +115,52 @@ TEST(SyntheticSource, StopsWhenTheLaneRefuses) {
   EXPECT_EQ(ctx.entries.size(), 50u);
 }
 
+TEST(SyntheticSource, OverflowingCheckpointIsAnErrorNamingKeyAndValue) {
+  SyntheticSource src(Opts(1, 10));
+  RecordingContext ctx;
+  ctx.checkpoints["synthetic:gen:k0"] = "99999999999999999999999";
+  Status s = src.Run(ctx);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  EXPECT_NE(s.message().find("synthetic:gen:k0"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("99999999999999999999999"), std::string::npos) << s.message();
+  EXPECT_TRUE(ctx.entries.empty());
+}
+
+TEST(SyntheticSource, MaximumSequenceCheckpointIsAnErrorNotAWrap) {
+  SyntheticSource src(Opts(1, 0));
+  RecordingContext ctx;
+  ctx.checkpoints["synthetic:gen:k0"] = "9223372036854775807";  // +1 would overflow
+  EXPECT_FALSE(src.Run(ctx).ok());
+  EXPECT_TRUE(ctx.entries.empty());
+}
+
+TEST(SyntheticSource, EmptyCheckpointIsAnErrorNotARestartFromOne) {
+  for (const char* bad : {"", " 3", "3 ", "+3", "-1", "0x10", "3.0"}) {
+    SyntheticSource src(Opts(1, 10));
+    RecordingContext ctx;
+    ctx.checkpoints["synthetic:gen:k0"] = bad;
+    Status s = src.Run(ctx);
+    EXPECT_EQ(s.code(), StatusCode::kCorruption) << "\"" << bad << "\"";
+    EXPECT_NE(s.message().find("synthetic:gen:k0"), std::string::npos) << s.message();
+    EXPECT_TRUE(ctx.entries.empty()) << "\"" << bad << "\"";
+  }
+}
+
+TEST(SyntheticSource, CheckPositionValidatesKeyAndValueForStateSet) {
+  SyntheticSource src(Opts(2, 0));
+  EXPECT_TRUE(src.CheckPosition("synthetic:gen:k0", "0").ok());
+  EXPECT_TRUE(src.CheckPosition("synthetic:gen:k1", "42").ok());
+  EXPECT_EQ(src.CheckPosition("synthetic:gen:k2", "1").code(), StatusCode::kNotFound);
+  EXPECT_EQ(src.CheckPosition("synthetic:other:k0", "1").code(), StatusCode::kNotFound);
+  EXPECT_EQ(src.CheckPosition("synthetic:gen:k01", "1").code(), StatusCode::kNotFound);
+  Status bad = src.CheckPosition("synthetic:gen:k0", "abc");
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("abc"), std::string::npos) << bad.message();
+  EXPECT_EQ(src.CheckPosition("synthetic:gen:k0", "99999999999999999999999").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(src.CheckPosition("synthetic:gen:k0", "").code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace forcepipe
