@@ -240,9 +240,20 @@ Status StatusServer::Start() {
     Handler h = handler;
     http_->Get(pattern, [h, authorized](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
+      // Captures are the path's, as the pattern validated them: a query
+      // parameter may not stand in for one.
       std::map<std::string, std::string> params;
+      for (const auto& [k, v] : req.params) {
+        if (!k.empty() && k.find_first_not_of("0123456789") == std::string::npos) {
+          res.status = 400;
+          res.set_content("query parameter \"" + k.substr(0, 16) +
+                              "\": numeric names are reserved for the path\n",
+                          "text/plain");
+          return;
+        }
+        params[k] = v;
+      }
       for (size_t i = 1; i < req.matches.size(); ++i) params[std::to_string(i)] = req.matches[i];
-      for (const auto& [k, v] : req.params) params[k] = v;
       Response r = h(params);
       res.status = r.status;
       res.set_content(r.body, r.content_type.c_str());

@@ -66,7 +66,10 @@ class StatusServer {
   ~StatusServer();
 
   // Adds GET `pattern` (a regex, e.g. R"(/api/v1/records/([^/]+)/events)"); the
-  // first capture is passed as param "1". REQUIRES: before Start.
+  // path captures are passed as params "1", "2", ... and the query parameters
+  // under their names. Numeric names belong to the captures: a query
+  // parameter with one is refused (400), so a capture is always the path's,
+  // as `pattern` validated it. REQUIRES: before Start.
   void AddRoute(const std::string& pattern, Handler handler);
 
   Status Start();

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -188,6 +192,32 @@ TEST_F(ServerTest, ExtraRoutesReceiveCaptures) {
   ASSERT_TRUE(ready);
   EXPECT_EQ(ready->status, 503) << "an engine that is not running is not ready";
   EXPECT_NE(ready->body.find("starting"), std::string::npos);
+}
+
+TEST_F(ServerTest, QueryParameterCannotOverrideAPathCapture) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  StatusServer server(o, engine_.get(), &clock_);
+  server.AddRoute(R"(/api/v1/records/([A-Za-z0-9]{1,8})/events)",
+                  [](const std::map<std::string, std::string>& p) {
+                    std::string limit = p.count("limit") ? p.at("limit") : "";
+                    return StatusServer::Response{
+                        200, "application/json",
+                        "{\"id\":\"" + p.at("1") + "\",\"limit\":\"" + limit + "\"}"};
+                  });
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  // The path's capture passed the pattern; "?1=" must not replace it with an
+  // id the pattern would have refused.
+  auto r = c.Get("/api/v1/records/abc/events?1=..%2F..%2Fsecret-record");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_EQ(r->body.find("secret-record"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("reserved for the path"), std::string::npos) << r->body;
+  r = c.Get("/api/v1/records/abc/events?limit=5");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"id\":\"abc\",\"limit\":\"5\"}");
 }
 
 }  // namespace
