@@ -220,5 +220,76 @@ TEST_F(ServerTest, QueryParameterCannotOverrideAPathCapture) {
   EXPECT_EQ(r->body, "{\"id\":\"abc\",\"limit\":\"5\"}");
 }
 
+// Clients that send their request one byte at a time, until the server closes
+// the connection or the test ends.
+class SlowClients {
+ public:
+  SlowClients(int port, int n) {
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this, port] { Trickle(port); });
+  }
+  ~SlowClients() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  int connected() const { return connected_.load(); }
+
+ private:
+  void Trickle(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+      ++connected_;
+      const std::string req =
+          "GET /status.json HTTP/1.1\r\nHost: slow\r\nX-Pad: " + std::string(4000, 'x') +
+          "\r\n\r\n";
+      std::unique_lock<std::mutex> l(mu_);
+      for (size_t i = 0; i < req.size() && !done_; ++i) {
+        if (::send(fd, &req[i], 1, MSG_NOSIGNAL) != 1) break;  // closed by the server
+        // The client's pace (one byte per 100 ms), not a wait for a result.
+        cv_.wait_for(l, std::chrono::milliseconds(100), [&] { return done_; });
+      }
+    }
+    ::close(fd);
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::atomic<int> connected_{0};
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(ServerTest, SlowClientsHoldingEveryWorkerDoNotStarveHealthz) {
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.workers = 2;
+  o.request_timeout = std::chrono::seconds(1);
+  StatusServer server(o, engine_.get(), &clock_);
+  ASSERT_TRUE(server.Start().ok());
+  // More slow connections than workers (and than httplib's default pool of 8),
+  // each trickling a header byte at a time: a per-read timeout never trips.
+  SlowClients slow(server.port(), 10);
+  ASSERT_TRUE(WaitUntil([&] { return slow.connected() == 10; }));
+  httplib::Client c("127.0.0.1", server.port());
+  c.set_connection_timeout(std::chrono::seconds(6));
+  c.set_read_timeout(std::chrono::seconds(6));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = c.Get("/healthz");
+  const auto took = std::chrono::steady_clock::now() - start;
+  const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
+  ASSERT_TRUE(r) << "/healthz starved by slow clients: " << httplib::to_string(r.error())
+                 << " after " << took_ms << "ms";
+  EXPECT_EQ(r->status, 200);
+  EXPECT_LT(took, std::chrono::seconds(4))
+      << "/healthz waited " << took_ms << "ms for slow clients past the request timeout";
+}
+
 }  // namespace
 }  // namespace forcepipe::server
