@@ -220,6 +220,79 @@ TEST_F(ServerTest, QueryParameterCannotOverrideAPathCapture) {
   EXPECT_EQ(r->body, "{\"id\":\"abc\",\"limit\":\"5\"}");
 }
 
+// A source that reports a health problem (as PubSubSource does for a topic
+// failing past `unhealthy_after`, or a failed topic) until it is cleared.
+class ReportingSource final : public Source {
+ public:
+  std::string_view kind() const override { return "reporting"; }
+  const std::string& name() const override { return name_; }
+  LaneKind lane() const override { return LaneKind::kStreaming; }
+  Status Run(SourceContext& ctx) override {
+    bool reported = false;
+    while (!ctx.stopping()) {
+      bool want = unhealthy_.load();
+      if (want != reported) {
+        ctx.SetHealth(want ? "topic /data/AccountChangeEvent failing for 61s (9 attempts): "
+                             "failed to connect to all addresses"
+                           : "");
+        reported = want;
+        ++reports_;
+      }
+      ctx.WaitFor(std::chrono::milliseconds(5));
+    }
+    return Status::Ok();
+  }
+  std::atomic<bool> unhealthy_{true};
+  std::atomic<int> reports_{0};
+
+ private:
+  std::string name_ = "sf";
+};
+
+TEST(ServerReadiness, SourceHealthProblemIsNotReadyWithTheReasonAndHealthyZero) {
+  ManualClock clock;
+  auto src = std::make_unique<ReportingSource>();
+  ReportingSource* source = src.get();
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(std::move(src));
+  CollectingSink sink;
+  EngineOptions eo;
+  eo.shutdown_grace = std::chrono::milliseconds(200);
+  Engine engine(eo, std::move(sources), std::make_unique<SinkHandle>(&sink),
+                std::make_unique<MemoryCheckpointStore>(), &clock);
+  Status run_status;
+  std::thread runner([&] { run_status = engine.Run(); });
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  StatusServer server(o, &engine, &clock);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto healthy_metric = [&] {
+    auto m = c.Get("/metrics");
+    if (!m) return std::string("no answer");
+    auto at = m->body.find("\nforcepipe_source_healthy{");
+    return at == std::string::npos ? std::string("absent")
+                                   : m->body.substr(at + 1, m->body.find('\n', at + 1) - at - 1);
+  };
+  ASSERT_TRUE(WaitUntil([&] { return engine.running() && source->reports_ == 1; }));
+  auto r = c.Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_NE(r->body.find("source sf: topic /data/AccountChangeEvent failing for 61s"),
+            std::string::npos)
+      << r->body;
+  EXPECT_EQ(healthy_metric().back(), '0') << healthy_metric();
+  source->unhealthy_ = false;
+  ASSERT_TRUE(WaitUntil([&] { return source->reports_ == 2; }));
+  r = c.Get("/readyz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(healthy_metric().back(), '1') << healthy_metric();
+  server.Stop();
+  engine.RequestStop();
+  runner.join();
+}
+
 // Clients that send their request one byte at a time, until the server closes
 // the connection or the test ends.
 class SlowClients {
