@@ -82,7 +82,9 @@ class PubSubSourceTest : public ::testing::Test {
   }
 
   void StartEngine(PubSubSourceOptions o, const Clock* clock = Clock::Real()) {
-    auto src = std::make_unique<PubSubSource>(std::move(o), Tokens());
+    auto tokens = Tokens();
+    tokens_ = tokens.get();
+    auto src = std::make_unique<PubSubSource>(std::move(o), std::move(tokens));
     source_ = src.get();
     std::vector<std::unique_ptr<Source>> sources;
     sources.push_back(std::move(src));
@@ -131,6 +133,7 @@ class PubSubSourceTest : public ::testing::Test {
   MemoryCheckpointStore store_;
   std::unique_ptr<Engine> engine_;
   PubSubSource* source_ = nullptr;
+  salesforce::TokenProvider* tokens_ = nullptr;  // owned by source_
   std::thread runner_;
   Status run_status_;
 };
@@ -184,6 +187,23 @@ TEST_F(PubSubSourceTest, TokenExpiryMidStreamReauthenticatesAndResumes) {
   ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }))
       << DeliveredIds().size() << " of " << LedgerIds().size();
   EXPECT_GE(source_->counters(0).auth_refreshes.load(), 1u);
+}
+
+TEST_F(PubSubSourceTest, RepeatedAuthFaultBacksOffTheTokenMints) {
+  // Every Subscribe rejected as UNAUTHENTICATED, 300 times over.
+  for (int i = 0; i < 300; ++i)
+    emu_->pubsub().FailNext(emulator::Rpc::kSubscribe, emulator::RpcError::Auth());
+  const auto start = std::chrono::steady_clock::now();
+  StartEngine(SourceOptions({"/event/LoginEventStream"}));
+  ASSERT_TRUE(WaitUntil([&] { return tokens_ && tokens_->mint_count() >= 4; }));
+  const auto took = std::chrono::steady_clock::now() - start;
+  // The first mint and one immediate re-mint, then waits of at least 0.5 s and
+  // 1 s (half of the 1 s and 2 s backoff): four mints take >= 1.5 s, not the
+  // ~1 ms per mint of an unthrottled loop.
+  EXPECT_GE(took, std::chrono::milliseconds(1500))
+      << tokens_->mint_count() << " mints in "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << "ms";
+  EXPECT_GE(source_->counters(0).auth_refreshes.load(), 2u);
 }
 
 TEST_F(PubSubSourceTest, SchemaChangeMidStreamDecodesWithTheNewSchema) {
