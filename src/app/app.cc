@@ -560,6 +560,8 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
   o.listen = n.GetString("listen");
   o.auth_token = n.GetString("auth_token");
   o.sink_failing_threshold = n.GetDuration("sink_failing_threshold");
+  o.workers = static_cast<int>(n.GetInt("workers"));
+  o.request_timeout = n.GetDuration("request_timeout");
   o.version = version;
   auto s = std::make_unique<server::StatusServer>(o, &engine);
 #ifdef FORCEPIPE_WITH_SINK_SQL

@@ -1,9 +1,17 @@
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
+#include <deque>
 #include <thread>
 
 #include "core/json_text.h"
@@ -34,6 +42,218 @@ const config::OptionTable kServerOptions = {
      .description = "/readyz answers 503 once a sink has been failing this long",
      .min = 0,
      .max = 86400},
+    {.key = "workers",
+     .type = OptionType::kInt,
+     .default_value = "32",
+     .description = "connections served at once",
+     .min = 2,
+     .max = 1024},
+    {.key = "request_timeout",
+     .type = OptionType::kDuration,
+     .default_value = "10s",
+     .description = "a whole request (from accept, however slowly it trickles in) must be done "
+                    "within this, else the connection is closed",
+     .min = 0.05,
+     .max = 600},
+};
+
+using SteadyClock = std::chrono::steady_clock;
+
+// When the connection the current worker thread serves was accepted.
+thread_local SteadyClock::time_point t_accepted_at;
+
+// A fixed pool of workers like httplib::ThreadPool, that also stamps each
+// connection with the time it was queued (= accepted), for the request deadline.
+class StampedPool final : public httplib::TaskQueue {
+ public:
+  explicit StampedPool(size_t n) {
+    for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      jobs_.push_back({SteadyClock::now(), std::move(fn)});
+    }
+    cv_.notify_one();
+  }
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  struct Job {
+    SteadyClock::time_point queued;
+    std::function<void()> fn;
+  };
+  void Work() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return shutdown_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // shutting down
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      t_accepted_at = job.queued;
+      job.fn();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;   // GUARDED_BY(mu_)
+  bool shutdown_ = false;  // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
+// A socket stream whose every read and write must finish before one deadline
+// (httplib's own SocketStream times out per recv, which a client sending a byte
+// at a time never trips). Gives up early when the server stops.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  DeadlineStream(int sock, const std::atomic<int>* server_sock)
+      : sock_(sock), server_sock_(server_sock) {}
+
+  void set_deadline(SteadyClock::time_point d) { deadline_ = d; }
+
+  // Waits until the socket is readable (or `ev` is ready) before the deadline.
+  bool Ready(short ev) const {
+    for (;;) {
+      if (*server_sock_ == INVALID_SOCKET) return false;  // stopping
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - SteadyClock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{sock_, ev, 0};
+      int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+      if (n > 0) return true;  // ready, or an error the next call reports
+      if (n < 0 && errno != EINTR) return false;
+    }
+  }
+
+  bool is_readable() const override { return pos_ < len_ || Ready(POLLIN); }
+  bool is_writable() const override { return Ready(POLLOUT); }
+
+  ssize_t read(char* ptr, size_t size) override {
+    if (pos_ >= len_) {
+      if (!Ready(POLLIN)) return -1;
+      ssize_t n;
+      do {
+        n = ::recv(sock_, buf_, sizeof(buf_), 0);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return n;
+      pos_ = 0;
+      len_ = static_cast<size_t>(n);
+    }
+    size_t k = std::min(size, len_ - pos_);
+    std::memcpy(ptr, buf_ + pos_, k);
+    pos_ += k;
+    return static_cast<ssize_t>(k);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!Ready(POLLOUT)) return -1;
+    ssize_t n;
+    do {
+      n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    Address(::getpeername, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    Address(::getsockname, ip, port);
+  }
+  int socket() const override { return sock_; }
+
+ private:
+  void Address(int (*get)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    sockaddr_storage a{};
+    socklen_t len = sizeof(a);
+    if (get(sock_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return;
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (a.ss_family == AF_INET) {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&a);
+      ::inet_ntop(AF_INET, &v4->sin_addr, buf, sizeof(buf));
+      port = ntohs(v4->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&a);
+      ::inet_ntop(AF_INET6, &v6->sin6_addr, buf, sizeof(buf));
+      port = ntohs(v6->sin6_port);
+    }
+    ip = buf;
+  }
+
+  int sock_;
+  const std::atomic<int>* server_sock_;
+  SteadyClock::time_point deadline_;
+  char buf_[4096];
+  size_t pos_ = 0;
+  size_t len_ = 0;
+};
+
+// httplib::Server with a deadline on each whole request (see ServerOptions).
+class BoundedHttpServer final : public httplib::Server {
+ public:
+  explicit BoundedHttpServer(Duration request_timeout) : request_timeout_(request_timeout) {}
+
+ private:
+  // Replaces httplib's per-connection loop (which times out per recv).
+  bool process_and_close_socket(int sock) override {
+    const auto timeout = std::chrono::duration_cast<SteadyClock::duration>(request_timeout_);
+    const auto keep_alive = std::chrono::seconds(keep_alive_timeout_sec_);
+    DeadlineStream strm(sock, &svr_sock_);
+    bool ret = false;
+    // The first request's time runs from accept, so time spent queued for a
+    // worker counts: a backlog of slow clients expires together. A connection
+    // whose whole request head is already here when a worker takes it (a fast
+    // client queued behind slow ones, e.g. a probe of /healthz) gets a full
+    // timeout from now; one that waited out most of its time in the queue
+    // without sending its head is closed at once.
+    SteadyClock::time_point start = t_accepted_at;
+    if (HeadArrived(sock)) {
+      start = SteadyClock::now();
+    } else if (SteadyClock::now() + timeout / 4 >= start + timeout) {
+      ::shutdown(sock, SHUT_RDWR);
+      ::close(sock);
+      return false;
+    }
+    for (size_t left = keep_alive_max_count_; left > 0; --left) {
+      if (left != keep_alive_max_count_) {
+        strm.set_deadline(SteadyClock::now() + keep_alive);  // idle between requests
+        if (!strm.is_readable()) break;
+        start = SteadyClock::now();
+      }
+      strm.set_deadline(start + timeout);
+      if (!strm.is_readable()) break;
+      bool closed = false;
+      ret = process_request(strm, left == 1, closed, nullptr);
+      if (!ret || closed) break;
+    }
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ret;
+  }
+
+  // True when the socket already holds a complete request head (through the
+  // blank line), without waiting.
+  static bool HeadArrived(int sock) {
+    static constexpr size_t kMax = 16 * 1024;
+    std::string buf(kMax, '\0');
+    ssize_t n = ::recv(sock, buf.data(), kMax, MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0) return false;
+    buf.resize(static_cast<size_t>(n));
+    return buf.find("\r\n\r\n") != std::string::npos || buf.find("\n\n") != std::string::npos;
+  }
+
+  Duration request_timeout_;
 };
 
 std::string Json(std::string_view s) {
@@ -161,7 +381,10 @@ StatusServer::StatusServer(ServerOptions options, const Engine* engine, const Cl
     : options_(std::move(options)),
       engine_(engine),
       clock_(clock),
-      http_(std::make_unique<httplib::Server>()) {}
+      http_(std::make_unique<BoundedHttpServer>(options_.request_timeout)) {
+  const size_t workers = static_cast<size_t>(std::max(2, options_.workers));
+  http_->new_task_queue = [workers] { return new StampedPool(workers); };
+}
 
 StatusServer::~StatusServer() { Stop(); }
 
@@ -240,17 +463,28 @@ Status StatusServer::Start() {
     Handler h = handler;
     http_->Get(pattern, [h, authorized](const httplib::Request& req, httplib::Response& res) {
       if (!authorized(req, res)) return;
+      // Captures are the path's, as the pattern validated them: a query
+      // parameter may not stand in for one.
       std::map<std::string, std::string> params;
+      for (const auto& [k, v] : req.params) {
+        if (!k.empty() && k.find_first_not_of("0123456789") == std::string::npos) {
+          res.status = 400;
+          res.set_content("query parameter \"" + k.substr(0, 16) +
+                              "\": numeric names are reserved for the path\n",
+                          "text/plain");
+          return;
+        }
+        params[k] = v;
+      }
       for (size_t i = 1; i < req.matches.size(); ++i) params[std::to_string(i)] = req.matches[i];
-      for (const auto& [k, v] : req.params) params[k] = v;
       Response r = h(params);
       res.status = r.status;
       res.set_content(r.body, r.content_type.c_str());
     });
   }
   http_->set_payload_max_length(64 * 1024);
-  http_->set_read_timeout(10, 0);
-  http_->set_write_timeout(10, 0);
+  // Per-read and per-write limits are BoundedHttpServer's whole-request deadline.
+  http_->set_keep_alive_timeout(5);
 
   if (port == 0) {
     port_ = http_->bind_to_any_port(host_);

@@ -7,8 +7,13 @@
 // /healthz requires `Authorization: Bearer <token>`; binding beyond loopback
 // without a token logs a warning.
 //
-// Threads: cpp-httplib's listener and worker threads, plus one sampler thread
-// that computes rates once a second. Lifecycle: Start -> Stop (idempotent).
+// Slow clients: `workers` threads serve connections, and each request must be
+// complete within `request_timeout` (a deadline on the whole request, not per
+// read), counted from accept for a connection's first request.
+//
+// Threads: cpp-httplib's listener, `workers` worker threads, plus one sampler
+// thread that computes rates once a second. Lifecycle: Start -> Stop
+// (idempotent).
 
 #include <atomic>
 #include <functional>
@@ -35,6 +40,14 @@ struct ServerOptions {
   std::string auth_token;                 // "" = no auth
   // /readyz turns 503 once a sink has been failing this long.
   Duration sink_failing_threshold = std::chrono::minutes(2);
+  // Connections served at once; more wait for a free worker.
+  int workers = 32;
+  // The whole of one request (waiting for a worker, reading it, handling it,
+  // writing the answer) must fit in this, however the client trickles bytes;
+  // past it the connection is closed. The first request's clock starts when
+  // the connection is accepted, so slow clients cannot hold every worker and
+  // starve /healthz for longer than this.
+  Duration request_timeout = std::chrono::seconds(10);
   std::string version = "0.1.0";
 };
 
@@ -66,7 +79,10 @@ class StatusServer {
   ~StatusServer();
 
   // Adds GET `pattern` (a regex, e.g. R"(/api/v1/records/([^/]+)/events)"); the
-  // first capture is passed as param "1". REQUIRES: before Start.
+  // path captures are passed as params "1", "2", ... and the query parameters
+  // under their names. Numeric names belong to the captures: a query
+  // parameter with one is refused (400), so a capture is always the path's,
+  // as `pattern` validated it. REQUIRES: before Start.
   void AddRoute(const std::string& pattern, Handler handler);
 
   Status Start();

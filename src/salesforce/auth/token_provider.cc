@@ -5,6 +5,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "core/log.h"
@@ -184,6 +185,7 @@ class OAuthTokenProvider final : public TokenProvider {
     // Past 90%: while a proactive re-mint keeps failing, the old token (not yet at its
     // assumed expiry) is still served, with at most one attempt per kRetryInterval.
     if (token_ && now < expires_at_ && now < next_attempt_) return *token_;
+    if (!token_ && now < remint_not_before_) return BackingOff(now);
     Result<AccessToken> r = MintLocked(l);
     if (!r.ok() && token_ && config_.clock->SteadyNow() < expires_at_) {
       log::Get("salesforce.auth")
@@ -197,7 +199,16 @@ class OAuthTokenProvider final : public TokenProvider {
     std::unique_lock l(mu_);
     if (minting_) return AwaitMint(l);
     if (token_ && token_->token != rejected_token) return *token_;
-    token_.reset();  // rejected: never serve it again, even if the re-mint fails
+    const SteadyTime now = config_.clock->SteadyNow();
+    if (token_) {
+      // A token that served a while before its rejection (expired, revoked) worked:
+      // this rejection starts a new run.
+      if (now - minted_at_ >= config_.remint_max_backoff) rejections_ = 0;
+      ++rejections_;
+      if (rejections_ >= 2) remint_not_before_ = minted_at_ + RemintBackoff(rejections_ - 2);
+      token_.reset();  // rejected: never serve it again, even if the re-mint fails
+    }
+    if (now < remint_not_before_) return BackingOff(now);
     return MintLocked(l);
   }
 
@@ -206,6 +217,27 @@ class OAuthTokenProvider final : public TokenProvider {
   uint64_t mint_count() const override { return mints_.load(); }
 
  private:
+  // REQUIRES: mu_ held. The wait after the previous mint before re-mint number
+  // `n` + 2 of a run of rejections: initial * 2^n capped at max, half of it random.
+  Duration RemintBackoff(int n) {
+    int64_t cap = config_.remint_initial_backoff.count();
+    for (int i = 0; i < n && cap < config_.remint_max_backoff.count(); ++i) cap *= 2;
+    cap = std::max<int64_t>(std::min<int64_t>(cap, config_.remint_max_backoff.count()), 2);
+    std::uniform_int_distribution<int64_t> half(0, cap / 2);
+    return Duration(cap - cap / 2 + half(rng_));
+  }
+
+  // REQUIRES: mu_ held, now < remint_not_before_.
+  Status BackingOff(SteadyTime now) const {
+    return Status::Unavailable("salesforce auth (" + std::string(AuthFlowName(config_.flow)) +
+                               " flow): " + std::to_string(rejections_) +
+                               " tokens in a row were rejected; next re-mint in " +
+                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  remint_not_before_ - now)
+                                                  .count()) +
+                               "ms");
+  }
+
   // REQUIRES: mu_ held. A failed result becomes the cached token while that one is
   // still within its assumed lifetime (a rejected token is no longer cached).
   Result<AccessToken> OrStillValid(Result<AccessToken> r) {
@@ -232,6 +264,7 @@ class OAuthTokenProvider final : public TokenProvider {
     const SteadyTime now = config_.clock->SteadyNow();
     if (r.ok()) {
       token_ = *r;
+      minted_at_ = now;
       refresh_at_ = now + refresh_after_;
       expires_at_ = now + config_.token_ttl;
       last_error_.reset();
@@ -337,13 +370,17 @@ class OAuthTokenProvider final : public TokenProvider {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::optional<AccessToken> token_;  // GUARDED_BY(mu_)
-  SteadyTime refresh_at_;             // GUARDED_BY(mu_): 90% of token_ttl
-  SteadyTime expires_at_;             // GUARDED_BY(mu_): 100% of token_ttl
-  SteadyTime next_attempt_;           // GUARDED_BY(mu_): after a failed mint
-  bool minting_ = false;              // GUARDED_BY(mu_)
-  uint64_t generation_ = 0;           // GUARDED_BY(mu_): completed mints
-  std::optional<Status> last_error_;  // GUARDED_BY(mu_): result of the last mint
+  std::optional<AccessToken> token_;             // GUARDED_BY(mu_)
+  SteadyTime refresh_at_;                        // GUARDED_BY(mu_): 90% of token_ttl
+  SteadyTime expires_at_;                        // GUARDED_BY(mu_): 100% of token_ttl
+  SteadyTime next_attempt_;                      // GUARDED_BY(mu_): after a failed mint
+  SteadyTime minted_at_;                         // GUARDED_BY(mu_): when token_ was minted
+  int rejections_ = 0;                           // GUARDED_BY(mu_): tokens rejected in a row
+  SteadyTime remint_not_before_;                 // GUARDED_BY(mu_): re-mint backoff
+  std::mt19937_64 rng_{std::random_device{}()};  // GUARDED_BY(mu_)
+  bool minting_ = false;                         // GUARDED_BY(mu_)
+  uint64_t generation_ = 0;                      // GUARDED_BY(mu_): completed mints
+  std::optional<Status> last_error_;             // GUARDED_BY(mu_): result of the last mint
 };
 
 }  // namespace

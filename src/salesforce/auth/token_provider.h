@@ -14,6 +14,14 @@
 // 100% of its assumed lifetime, retrying at most every 5 s; a token passed to Refresh() is
 // never returned again.
 //
+// Re-mints after rejections back off: the first rejection of a token re-mints at once, but
+// when the token that replaced it is rejected too (it served less than
+// `remint_max_backoff`), the next mint waits remint_initial_backoff * 2^(n-2) after the
+// previous one (n rejections in a row; capped at remint_max_backoff; equal jitter: half
+// fixed, half random). Until then Refresh() and a tokenless Get() return kUnavailable
+// ("next re-mint in ..."), which callers retry with their own backoff. A token that served
+// at least remint_max_backoff before its rejection resets the count (it worked).
+//
 // Flows: jwt-bearer (RS256 assertion), client_credentials, password (password + security
 // token), refresh_token, and a static access token given in config (never re-minted).
 //
@@ -108,6 +116,9 @@ struct AuthConfig {
   std::string ca_file;
   bool insecure_skip_verify = false;
   Duration timeout = std::chrono::seconds(30);
+  // Backoff of re-mints after rejections in a row (see TokenProvider).
+  Duration remint_initial_backoff = std::chrono::seconds(1);
+  Duration remint_max_backoff = std::chrono::seconds(60);
   const Clock* clock = Clock::Real();  // not owned
 };
 

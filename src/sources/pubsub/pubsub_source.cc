@@ -52,6 +52,9 @@ struct PubSubSource::Stream {
   uint64_t watchdog_seen = 0;     // watchdog thread only
   int64_t watchdog_since_ns = 0;  // watchdog thread only: when `activity` last moved
   std::atomic<bool> in_emit{false};
+  std::string problem;         // GUARDED_BY(source health_mu_): "" = healthy
+  SteadyTime failing_since{};  // stream thread only: first failure of the current run
+  int failures = 0;            // stream thread only: failed attempts in the current run
 
   // ManagedSubscribe only.
   std::string managed;  // developer name or subscription id; "" = Subscribe
@@ -239,6 +242,7 @@ Status PubSubSource::Run(SourceContext& ctx) {
   FP_RETURN_IF_ERROR(client_->Connect());
   Status resolved = ResolvePatterns(ctx);
   if (!resolved.ok()) return stopping_ || ctx.stopping() ? Status::Ok() : resolved;
+  if (!patterns_.empty()) ctx.SetHealth("");  // discovery's retries are over
   // From here on the set of streams is fixed.
   std::vector<std::thread> threads;
   for (size_t i = 0; i < streams_.size(); ++i) threads.emplace_back([&, i] { RunStream(i, ctx); });
@@ -419,6 +423,30 @@ void PubSubSource::DeadLetter(const std::string& topic, const std::string& repla
     log::Get("source.pubsub")->error("cannot write dead letter file {}", options_.dead_letter_path);
 }
 
+void PubSubSource::SetTopicHealth(Stream& s, SourceContext& ctx, std::string problem) {
+  std::lock_guard<std::mutex> l(health_mu_);
+  if (s.problem == problem) return;
+  s.problem = std::move(problem);
+  std::string all;
+  for (const auto& st : streams_) {
+    if (st->problem.empty()) continue;
+    all += (all.empty() ? "" : "; ") + st->problem;
+  }
+  if (all == reported_health_) return;
+  reported_health_ = all;
+  ctx.SetHealth(all);
+}
+
+void PubSubSource::StreamFailed(Stream& s, const Status& st) {
+  std::lock_guard<std::mutex> l(dl_mu_);
+  if (first_failure_.ok()) first_failure_ = st.WithContext(s.topic);
+  if (++failed_streams_ < streams_.size()) return;
+  // Nothing is left streaming: the source fails.
+  if (fatal_.ok()) fatal_ = first_failure_;
+  stopping_ = true;
+  Stop();
+}
+
 void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
   Stream& s = *streams_[index];
   Counters& c = *counters_[index];
@@ -438,6 +466,18 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
     log->warn("{}: {}; reconnecting in {}ms", s.topic, why,
               std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
     c.reconnects++;
+    // Failing past the threshold (e.g. an unreachable endpoint) is a health
+    // problem of this topic until a stream delivers again.
+    const SteadyTime now = ctx.clock().SteadyNow();
+    if (s.failures++ == 0) s.failing_since = now;
+    if (now - s.failing_since >= options_.unhealthy_after) {
+      SetTopicHealth(
+          s, ctx,
+          "topic " + s.topic + " failing for " +
+              std::to_string(
+                  std::chrono::duration_cast<std::chrono::seconds>(now - s.failing_since).count()) +
+              "s (" + std::to_string(s.failures) + " attempts): " + why);
+    }
     return ctx.WaitFor(d) && !stopping_;
   };
 
@@ -445,7 +485,7 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
     auto token = tokens_->Get();
     if (!token.ok()) {
       c.auth_failures++;
-      ctx.SetHealth("auth failing for " + options_.name + ": " + token.status().message());
+      SetTopicHealth(s, ctx, "auth failing for " + options_.name + ": " + token.status().message());
       if (token.status().code() == StatusCode::kInvalidArgument) return fail(token.status());
       if (!wait("authentication failed: " + token.status().message())) break;
       continue;
@@ -502,7 +542,8 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
       auto fresh = tokens_->Refresh(token->token);
       if (!fresh.ok()) {
         c.auth_failures++;
-        ctx.SetHealth("auth failing for " + options_.name + ": " + fresh.status().message());
+        SetTopicHealth(s, ctx,
+                       "auth failing for " + options_.name + ": " + fresh.status().message());
         if (!wait("re-authentication failed: " + fresh.status().message())) break;
       }
       continue;
@@ -548,8 +589,11 @@ void PubSubSource::RunStream(size_t index, SourceContext& ctx) {
     }
     if (st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ||
         st.code() == StatusCode::kPermissionDenied) {
-      ctx.SetHealth(st.message());
-      return fail(st);
+      // This topic's problem: its stream stops, the others keep streaming.
+      log->error("{}: {}; this topic's stream stops, the other topics keep streaming", s.topic,
+                 st.message());
+      SetTopicHealth(s, ctx, "topic " + s.topic + " failed: " + st.message());
+      return StreamFailed(s, st);
     }
     if (!wait(st.ok() ? std::string("stream closed by the server") : st.message())) break;
   }
@@ -717,7 +761,8 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
   while (ok && stream->Read(&resp)) {
     Bump(s.activity);
     if (!healthy_reported) {
-      ctx.SetHealth("");
+      SetTopicHealth(s, ctx, "");
+      s.failures = 0;
       healthy_reported = true;
     }
     *delivered = true;
@@ -858,6 +903,14 @@ const config::OptionTable kOptions = {
      .description = "reconnect a stream silent for this long",
      .min = 1,
      .max = 86400},
+    {.key = "unhealthy_after",
+     .type = OptionType::kDuration,
+     .default_value = "60s",
+     .description = "a topic failing to stream (endpoint unreachable, auth) for this long makes "
+                    "the source unhealthy: /readyz 503 naming the topic, "
+                    "forcepipe_source_healthy 0; 0 = at the first failure",
+     .min = 0,
+     .max = 86400},
     {.key = "reconnect_initial_backoff",
      .type = OptionType::kDuration,
      .default_value = "1s",
@@ -950,6 +1003,7 @@ Result<PubSubSourceOptions> OptionsFromNode(const config::Node& n, const Factory
       n.GetString("corrupted_fallback") == "latest" ? Preset::kLatest : Preset::kEarliest;
   o.batch_size = static_cast<int>(n.GetInt("batch_size"));
   o.watchdog = n.GetDuration("watchdog");
+  o.unhealthy_after = n.GetDuration("unhealthy_after");
   o.reconnect.initial = n.GetDuration("reconnect_initial_backoff");
   o.reconnect.max = n.GetDuration("reconnect_max_backoff");
   o.dead_letter_path =

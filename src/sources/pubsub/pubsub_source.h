@@ -16,7 +16,14 @@
 //     300 s, above the 270 s keepalive); gRPC HTTP/2 keepalive pings run too;
 //   - reconnects with jittered exponential backoff that resets once a stream
 //     delivers, resuming from the last position handed to the lane;
-//   - UNAUTHENTICATED re-mints the token (single-flight) and resubscribes;
+//   - UNAUTHENTICATED re-mints the token (single-flight) and resubscribes
+//     (repeated rejections back off in the TokenProvider);
+//   - a stream failing for longer than `unhealthy_after` is reported as the
+//     source's health problem, naming the topic, until it streams again;
+//   - a permanent error on one topic (NOT_FOUND, PERMISSION_DENIED,
+//     INVALID_ARGUMENT) stops that topic's stream only, kept as a health
+//     problem naming it; the other topics keep streaming. Run fails only when
+//     every topic has failed so;
 //   - `replayid.corrupted` falls back to `corrupted_fallback` (default EARLIEST)
 //     and emits a gap record entry naming the window that may be lost;
 //   - an undecodable payload goes to the dead-letter file (topic, replay id,
@@ -76,6 +83,10 @@ struct PubSubSourceOptions {
   Preset corrupted_fallback = Preset::kEarliest;
   int batch_size = 100;  // credits per stream (<= 100)
   Duration watchdog = std::chrono::seconds(300);
+  // A topic whose stream keeps failing (unreachable endpoint, auth) for this
+  // long makes the source unhealthy (/readyz 503 naming the topic,
+  // forcepipe_source_healthy 0) until it streams again; 0 = at once.
+  Duration unhealthy_after = std::chrono::seconds(60);
   BackoffPolicy reconnect{std::chrono::seconds(1), std::chrono::seconds(60),
                           std::chrono::minutes(5)};
   std::string dead_letter_path;  // "" = data_dir/pubsub-dead-letters.jsonl set by the factory
@@ -146,6 +157,11 @@ class PubSubSource final : public Source {
   // Expands `patterns_` via describeGlobal (retrying while transient).
   Status ResolvePatterns(SourceContext& ctx);
   void AddStreamLocked(const std::string& topic);  // REQUIRES: streams_mu_ or constructor
+  // Sets (or clears, with "") `s`'s problem and reports every topic's problem
+  // (plus `discovery_problem_`) as the source's health.
+  void SetTopicHealth(Stream& s, SourceContext& ctx, std::string problem);
+  // `s` stopped for good with `st`; the source fails once every stream has.
+  void StreamFailed(Stream& s, const Status& st);
   void DeadLetter(const std::string& topic, const std::string& replay_b64,
                   const std::string& schema_id, const std::string& reason,
                   const std::string& payload);
@@ -164,7 +180,11 @@ class PubSubSource final : public Source {
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   std::mutex dl_mu_;
-  Status fatal_;  // GUARDED_BY(dl_mu_)
+  Status fatal_;                 // GUARDED_BY(dl_mu_)
+  size_t failed_streams_ = 0;    // GUARDED_BY(dl_mu_)
+  Status first_failure_;         // GUARDED_BY(dl_mu_)
+  std::mutex health_mu_;         // guards every Stream::problem; after streams_mu_
+  std::string reported_health_;  // GUARDED_BY(health_mu_)
 };
 
 // True when `topic` holds a glob character (*, ? or [).

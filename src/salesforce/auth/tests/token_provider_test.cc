@@ -461,7 +461,8 @@ TEST(TokenProvider, RefreshAfterRejectionMintsUnlessAlreadyReplaced) {
   ASSERT_TRUE(t3.ok());
   EXPECT_EQ(t3->token, t2->token);
   EXPECT_EQ(sf.requests(), 2);
-  // Rejecting the current token mints again.
+  // Rejecting the current token mints again (at once: it served a while).
+  clock.Advance(std::chrono::minutes(1));
   auto t4 = p->Refresh(t2->token);
   ASSERT_TRUE(t4.ok());
   EXPECT_NE(t4->token, t2->token);
@@ -469,6 +470,50 @@ TEST(TokenProvider, RefreshAfterRejectionMintsUnlessAlreadyReplaced) {
   auto t5 = p->Get();
   ASSERT_TRUE(t5.ok());
   EXPECT_EQ(t5->token, t4->token);
+}
+
+TEST(TokenProvider, RepeatedRejectionsBackOffTheRemintRate) {
+  FakeSalesforce sf;
+  ManualClock clock;
+  AuthConfig c = BaseConfig(sf, AuthFlow::kClientCredentials, &clock);
+  c.remint_initial_backoff = std::chrono::seconds(1);
+  c.remint_max_backoff = std::chrono::seconds(30);
+  auto p = MustProvider(c);
+  auto first = p->Get();
+  ASSERT_TRUE(first.ok());
+  // An auth fault repeated 300 times, 10 ms apart (3 s): every token is
+  // rejected as soon as it is used, and the caller retries at once.
+  std::string current = first->token;
+  int backing_off = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto t = p->Refresh(current);
+    if (t.ok()) {
+      current = t->token;
+    } else {
+      ASSERT_EQ(t.status().code(), StatusCode::kUnavailable) << t.status().ToString();
+      EXPECT_THAT(t.status().message(), HasSubstr("next re-mint in"));
+      ++backing_off;
+      auto g = p->Get();  // no token to serve: backs off too, without a request
+      ASSERT_FALSE(g.ok());
+      EXPECT_EQ(g.status().code(), StatusCode::kUnavailable);
+    }
+    clock.Advance(std::chrono::milliseconds(10));
+  }
+  // One mint at once, then waits of >= 0.5 s, >= 1 s, >= 2 s (half of 1, 2, 4 s)
+  // after each mint: at most 4 mints after the first in 3 s (not 300).
+  EXPECT_LE(sf.requests(), 5) << "re-mints after repeated rejections must back off";
+  EXPECT_GE(sf.requests(), 3);
+  EXPECT_GT(backing_off, 250);
+  // The wait is capped: 30 s later a mint goes out.
+  clock.Advance(std::chrono::seconds(31));
+  auto fresh = p->Get();
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  // Success resets it: a token that served past the cap is re-minted at once.
+  clock.Advance(std::chrono::seconds(31));
+  const int before = sf.requests();
+  auto again = p->Refresh(fresh->token);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(sf.requests(), before + 1);
 }
 
 TEST(TokenProvider, InvalidGrantIsUnauthenticatedNamingFlowAndDescription) {

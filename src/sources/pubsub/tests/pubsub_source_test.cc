@@ -6,6 +6,9 @@
 #include "sources/pubsub/pubsub_source.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -78,8 +81,10 @@ class PubSubSourceTest : public ::testing::Test {
     return o;
   }
 
-  void StartEngine(PubSubSourceOptions o) {
-    auto src = std::make_unique<PubSubSource>(std::move(o), Tokens());
+  void StartEngine(PubSubSourceOptions o, const Clock* clock = Clock::Real()) {
+    auto tokens = Tokens();
+    tokens_ = tokens.get();
+    auto src = std::make_unique<PubSubSource>(std::move(o), std::move(tokens));
     source_ = src.get();
     std::vector<std::unique_ptr<Source>> sources;
     sources.push_back(std::move(src));
@@ -89,7 +94,7 @@ class PubSubSourceTest : public ::testing::Test {
     eo.shutdown_grace = std::chrono::seconds(10);
     engine_ =
         std::make_unique<Engine>(eo, std::move(sources), std::make_unique<testing::SinkRef>(&sink_),
-                                 std::make_unique<testing::StoreRef>(&store_));
+                                 std::make_unique<testing::StoreRef>(&store_), clock);
     runner_ = std::thread([this] { run_status_ = engine_->Run(); });
   }
   void StopEngine() {
@@ -128,6 +133,7 @@ class PubSubSourceTest : public ::testing::Test {
   MemoryCheckpointStore store_;
   std::unique_ptr<Engine> engine_;
   PubSubSource* source_ = nullptr;
+  salesforce::TokenProvider* tokens_ = nullptr;  // owned by source_
   std::thread runner_;
   Status run_status_;
 };
@@ -181,6 +187,23 @@ TEST_F(PubSubSourceTest, TokenExpiryMidStreamReauthenticatesAndResumes) {
   ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }))
       << DeliveredIds().size() << " of " << LedgerIds().size();
   EXPECT_GE(source_->counters(0).auth_refreshes.load(), 1u);
+}
+
+TEST_F(PubSubSourceTest, RepeatedAuthFaultBacksOffTheTokenMints) {
+  // Every Subscribe rejected as UNAUTHENTICATED, 300 times over.
+  for (int i = 0; i < 300; ++i)
+    emu_->pubsub().FailNext(emulator::Rpc::kSubscribe, emulator::RpcError::Auth());
+  const auto start = std::chrono::steady_clock::now();
+  StartEngine(SourceOptions({"/event/LoginEventStream"}));
+  ASSERT_TRUE(WaitUntil([&] { return tokens_ && tokens_->mint_count() >= 4; }));
+  const auto took = std::chrono::steady_clock::now() - start;
+  // The first mint and one immediate re-mint, then waits of at least 0.5 s and
+  // 1 s (half of the 1 s and 2 s backoff): four mints take >= 1.5 s, not the
+  // ~1 ms per mint of an unthrottled loop.
+  EXPECT_GE(took, std::chrono::milliseconds(1500))
+      << tokens_->mint_count() << " mints in "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << "ms";
+  EXPECT_GE(source_->counters(0).auth_refreshes.load(), 2u);
 }
 
 TEST_F(PubSubSourceTest, SchemaChangeMidStreamDecodesWithTheNewSchema) {
@@ -366,6 +389,62 @@ TEST_F(PubSubSourceTest, WatchdogReconnectsASilentStream) {
 }
 
 // --- Topic discovery (describeGlobal) ----------------------------------------
+
+TEST_F(PubSubSourceTest, NotFoundOnOneTopicStopsOnlyThatTopic) {
+  const std::string good = "/data/AccountChangeEvent";
+  const std::string bad = "/data/NoSuchChangeEvent";  // the emulator answers NOT_FOUND
+  StartEngine(SourceOptions({good, bad}));
+  auto health = [&] { return engine_->SourceProblems(0).second; };
+  ASSERT_TRUE(WaitUntil([&] { return health().find(bad) != std::string::npos; }))
+      << "the failed topic is not reported: \"" << health() << "\"";
+  // The other topic keeps streaming: everything published after the failure
+  // reaches the sink.
+  Emit(good, 40);
+  ASSERT_TRUE(
+      WaitUntil([&] { return DeliveredIds() == LedgerIds(good); }, std::chrono::seconds(15)))
+      << DeliveredIds().size() << " of " << LedgerIds(good).size()
+      << " delivered after another topic's NOT_FOUND; source error: \""
+      << engine_->SourceProblems(0).first << "\"";
+  EXPECT_EQ(engine_->SourceProblems(0).first, "") << "the source itself has not failed";
+  // The failure stays visible (/readyz, /status), naming the topic.
+  EXPECT_NE(health().find("topic " + bad + " failed"), std::string::npos) << health();
+  EXPECT_EQ(health().find(good), std::string::npos) << health();
+}
+
+TEST_F(PubSubSourceTest, NotFoundOnEveryTopicFailsTheSource) {
+  StartEngine(SourceOptions({"/data/NoSuchChangeEvent", "/data/NoOtherChangeEvent"}));
+  runner_.join();
+  EXPECT_EQ(run_status_.code(), StatusCode::kNotFound) << run_status_.ToString();
+  EXPECT_NE(engine_->SourceProblems(0).first.find("ChangeEvent"), std::string::npos)
+      << engine_->SourceProblems(0).first;
+  engine_.reset();
+}
+
+TEST_F(PubSubSourceTest, UnreachableEndpointMakesTheSourceUnhealthyAfterTheThreshold) {
+  // A port nobody listens on.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  auto o = SourceOptions({"/data/AccountChangeEvent"});
+  o.client.endpoint = "127.0.0.1:" + std::to_string(port);
+  o.unhealthy_after = std::chrono::seconds(60);
+  ManualClock clock;
+  StartEngine(std::move(o), &clock);
+  auto health = [&] { return engine_->SourceProblems(0).second; };
+  ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).reconnects.load() >= 3; }));
+  EXPECT_EQ(health(), "") << "a few failed connects within the threshold are not a problem yet";
+  clock.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE(WaitUntil([&] { return !health().empty(); }))
+      << "an endpoint unreachable past unhealthy_after must make the source unhealthy";
+  EXPECT_NE(health().find("topic /data/AccountChangeEvent failing for"), std::string::npos)
+      << health();
+}
 
 TEST(TopicPattern, MatchesOnlyEventTypesAsEventTopics) {
   const std::vector<std::string> names = {"Account",        "LoginEventStream", "ApiEventStream",
