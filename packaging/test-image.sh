@@ -16,6 +16,7 @@
 # Environment:
 #   FORCEPIPE_IMAGE         tag to build                                     (default forcepipe:dev)
 #   FORCEPIPE_IMAGE_MAX_MB  size limit of the image in MB (10^6 bytes)       (default 120)
+#   FORCEPIPE_IMAGE_BUD     extra `buildah bud` flags, e.g. --no-cache for a build without layer cache
 set -Eeuo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 shared=$(cd "$repo/.." && pwd)/shared
@@ -65,7 +66,8 @@ expect() {
 bash "$shared/tools/oci-base.sh"
 old_id=$(buildah images -q --no-trunc "$image" 2>/dev/null || true)
 bud=(buildah bud --layers --format docker --isolation chroot --network host
-     --ignorefile packaging/Dockerfile.dockerignore -f packaging/Dockerfile -t "$image")
+     --ignorefile packaging/Dockerfile.dockerignore -f packaging/Dockerfile -t "$image"
+     ${FORCEPIPE_IMAGE_BUD:-})
 echo "test-image: ${bud[*]} ."
 start=$(date +%s)
 if ! "${bud[@]}" . > "$work/build.log" 2>&1; then
