@@ -9,7 +9,7 @@
 #   the image config (non-root USER, HEALTHCHECK on /healthz, STOPSIGNAL SIGTERM, VOLUME for data_dir);
 #   inside a container: runs as the non-root user, `forcepipe --version`, `forcepipe config example`
 #   passes `forcepipe config check` (so does the shipped /etc/forcepipe/forcepipe.yaml.example, which
-#   listens on 0.0.0.0:8080), `forcepipe demo --duration 10s` stores events in the data volume while
+#   listens on 0.0.0.0:8080, and the config in kubernetes/forcepipe.yaml), `forcepipe demo --duration 10s` stores events in the data volume while
 #   curl (the HEALTHCHECK's probe) gets /healthz, no compiler, cmake, make or -dev package is left,
 #   the image is at most FORCEPIPE_IMAGE_MAX_MB.
 #
@@ -34,7 +34,7 @@ if [[ ! -x "$shared/tools/oci-base.sh" ]]; then
 fi
 # Idempotent, like scripts/install-deps.sh: apt-get only when something is missing.
 missing=()
-for p in buildah sqlite3; do
+for p in buildah sqlite3 python3-yaml; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
@@ -118,6 +118,20 @@ expect "/etc/forcepipe/forcepipe.yaml.example passes forcepipe config check" \
   in_ctr forcepipe config check -c /etc/forcepipe/forcepipe.yaml.example
 expect "/etc/forcepipe/forcepipe.yaml.example listens on 0.0.0.0:8080" \
   in_ctr grep -q '^  listen: "0.0.0.0:8080"$' /etc/forcepipe/forcepipe.yaml.example
+
+# The Kubernetes manifest's ConfigMap config passes `config check`, with stand-in files where the
+# pod mounts its Secret.
+mnt=$(buildah mount "$ctr")
+python3 -c 'import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "ConfigMap"]
+sys.stdout.write(docs[0]["data"]["forcepipe.yaml"])' packaging/kubernetes/forcepipe.yaml > "$mnt/tmp/k8s.yaml"
+mkdir -p "$mnt/etc/forcepipe/secrets"
+printf 'stand-in\n' > "$mnt/etc/forcepipe/secrets/client_secret"
+printf 'stand-in\n' > "$mnt/etc/forcepipe/secrets/auth_token"
+chmod 0644 "$mnt/tmp/k8s.yaml" "$mnt/etc/forcepipe/secrets/"*
+buildah umount "$ctr" >/dev/null
+expect "packaging/kubernetes/forcepipe.yaml's config passes forcepipe config check" \
+  in_ctr forcepipe config check -c /tmp/k8s.yaml
 
 # The demo (emulator -> Pub/Sub source -> SQLite) in the data volume, as the non-root user. While it
 # runs, curl (the HEALTHCHECK's probe) asks its /healthz; port 0: the host network is shared.
