@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "config/registry.h"
+#include "core/dead_letter.h"
 #include "core/source.h"
 #include "pipeline/backoff.h"
 #include "salesforce/auth/token_provider.h"
@@ -136,9 +137,11 @@ class PubSubSource final : public Source {
   // Expands `patterns_` via describeGlobal (retrying while transient).
   Status ResolvePatterns(SourceContext& ctx);
   void AddStreamLocked(const std::string& topic);  // REQUIRES: streams_mu_ or constructor
-  void DeadLetter(const std::string& topic, const std::string& replay_b64,
-                  const std::string& schema_id, const std::string& reason,
-                  const std::string& payload);
+  // Records an undecodable event durably (redacted); an error means it is not
+  // recorded and the stream must not move past it.
+  Status DeadLetter(const std::string& topic, const std::string& replay_b64,
+                    const std::string& schema_id, const std::string& reason,
+                    const std::string& payload);
 
   PubSubSourceOptions options_;
   std::unique_ptr<salesforce::TokenProvider> tokens_;
@@ -154,7 +157,8 @@ class PubSubSource final : public Source {
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   std::mutex dl_mu_;
-  Status fatal_;  // GUARDED_BY(dl_mu_)
+  Status fatal_;                                          // GUARDED_BY(dl_mu_)
+  std::unique_ptr<DeadLetterWriter> dead_letter_writer_;  // created under dl_mu_
 };
 
 // True when `topic` holds a glob character (*, ? or [).
