@@ -56,14 +56,15 @@ Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sourc
       owned_store_(std::move(store)),
       store_(sink_->checkpoint_store() ? sink_->checkpoint_store() : owned_store_.get()),
       clock_(clock),
-      coordinator_(coordinator) {
+      coordinator_(coordinator),
+      dead_letters_(options_.dead_letter_path) {
   // A transactional sink commits checkpoints itself; the tracker only orders.
   CheckpointStore* commit_to = sink_->checkpoint_store() ? nullptr : store_;
   std::function<Result<uint64_t>()> epoch;
   if (coordinator_) epoch = [c = coordinator_] { return c->Fence(); };
   streaming_tracker_ = std::make_unique<CommitTracker>(commit_to, epoch);
   bulk_tracker_ = std::make_unique<CommitTracker>(commit_to, epoch);
-  auto drop = [this](const Entry& e, const std::string& why) { OnDrop(e, why); };
+  auto drop = [this](const Entry& e, const std::string& why) { return OnDrop(e, why); };
   auto make_lane = [&](LaneKind kind, LaneOptions o, CommitTracker* tracker) {
     // A transactional sink writes checkpoints with the data: one push at a time
     // keeps its commits in production order.
@@ -169,26 +170,14 @@ void Engine::Fail(const Status& why) {
   RequestStop();
 }
 
-void Engine::OnDrop(const Entry& entry, const std::string& reason) {
-  if (options_.dead_letter_path.empty()) return;
-  std::string line = "{\"ts_ns\":" + std::to_string(clock_->NowUnixNanos()) + ",\"sink\":\"";
-  json::AppendEscaped(&line, sink_->kind());
-  line += "\",\"reason\":\"";
-  json::AppendEscaped(&line, reason);
-  line += "\",\"key\":\"";
-  json::AppendEscaped(&line, entry.checkpoint.key);
-  line += "\",\"position\":\"";
-  json::AppendEscaped(&line, entry.checkpoint.value);
-  line += "\",\"line\":\"";
-  json::AppendEscaped(&line, log::Redact(entry.line));
-  line += "\"}\n";
-  std::lock_guard<std::mutex> l(drop_mu_);
-  std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);
-  out << line;
-  out.flush();
-  if (out) dead_letters_.fetch_add(1);
-  if (!out)
-    log::Get("pipeline")->error("cannot write dead letter file {}", options_.dead_letter_path);
+Status Engine::OnDrop(const Entry& entry, const std::string& reason) {
+  const std::string ts = std::to_string(clock_->NowUnixNanos());
+  return dead_letters_.Append({{"ts_ns", ts, true},
+                               {"sink", sink_->kind()},
+                               {"reason", reason},
+                               {"key", entry.checkpoint.key},
+                               {"position", entry.checkpoint.value},
+                               {"line", entry.line}});
 }
 
 Status Engine::Run() {

@@ -22,6 +22,7 @@
 #include "core/checkpoint_store.h"
 #include "core/clock.h"
 #include "core/coordinator.h"
+#include "core/dead_letter.h"
 #include "core/sink.h"
 #include "core/source.h"
 #include "pipeline/commit_tracker.h"
@@ -33,7 +34,9 @@ struct EngineOptions {
   Duration shutdown_grace = std::chrono::seconds(25);
   LaneOptions streaming;
   LaneOptions bulk;
-  std::string dead_letter_path;  // JSON lines of permanently rejected entries; "" = none
+  // JSON lines of permanently rejected entries; "" = none. A rejected entry's
+  // position is committed only after its line is durable (DeadLetterWriter).
+  std::string dead_letter_path;
 };
 
 struct SourceStatus {
@@ -75,13 +78,14 @@ class Engine {
   // Error and health texts of source `i`, read under the engine's lock.
   std::pair<std::string, std::string> SourceProblems(size_t i) const;
   bool running() const { return running_.load(); }
-  uint64_t dead_letters() const { return dead_letters_.load(); }
+  uint64_t dead_letters() const { return dead_letters_.written(); }
+  uint64_t dead_letter_failures() const { return dead_letters_.failures(); }
   bool stop_requested() const { return stop_requested_.load(); }
 
  private:
   class Context;
   void RunSource(size_t index);
-  void OnDrop(const Entry& entry, const std::string& reason);
+  Status OnDrop(const Entry& entry, const std::string& reason);
   // A lane cannot go on (fatal sink answer, permanent commit failure): record
   // `why` as the run's error and stop.
   void Fail(const Status& why);
@@ -106,11 +110,10 @@ class Engine {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> running_{false};
-  std::atomic<uint64_t> dead_letters_{0};
   std::atomic<bool> stop_requested_{false};
   size_t sources_finished_ = 0;
   Status first_error_;
-  std::mutex drop_mu_;
+  DeadLetterWriter dead_letters_;
 };
 
 }  // namespace forcepipe

@@ -151,11 +151,33 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
           if (r.index >= batch.entries.size() || dropped[r.index]) continue;
           dropped[r.index] = true;
           ++n;
+          const Entry& e = batch.entries[r.index];
           log->warn(
               "{} lane: sink {} rejected an entry permanently ({}); dropped, key {} position {}",
-              LaneKindName(kind_), sink_->kind(), r.reason, batch.entries[r.index].checkpoint.key,
-              batch.entries[r.index].checkpoint.value);
-          if (on_drop_) on_drop_(batch.entries[r.index], r.reason);
+              LaneKindName(kind_), sink_->kind(), r.reason, e.checkpoint.key, e.checkpoint.value);
+          if (!on_drop_) continue;
+          // The position may only move past the entry once it is recorded.
+          for (int dl_attempt = 0;; ++dl_attempt) {
+            Status s = on_drop_(e, r.reason);
+            if (s.ok()) break;
+            stats_.dead_letter_failures.fetch_add(1, std::memory_order_relaxed);
+            int64_t zero = 0;
+            stats_.dead_letter_failing_since_unix_ns.compare_exchange_strong(
+                zero, clock_->NowUnixNanos());
+            Duration wait = backoff.Next(dl_attempt, Duration{0});
+            if (dl_attempt == 0 || dl_attempt % 10 == 9) {
+              log->error(
+                  "{} lane: cannot dead-letter a rejected entry (key {} position {}), holding "
+                  "its batch and retrying in {}ms (attempt {}): {}",
+                  LaneKindName(kind_), e.checkpoint.key, e.checkpoint.value,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(wait).count(),
+                  dl_attempt + 1, s.ToString());
+            }
+            std::unique_lock<std::mutex> l(mu_);
+            abort_cv_.wait_for(l, wait, [&] { return aborted_; });
+            if (aborted_) return false;  // abandoned: not committed, re-read after restart
+          }
+          stats_.dead_letter_failing_since_unix_ns.store(0);
         }
         stats_.entries_dropped.fetch_add(n, std::memory_order_relaxed);
         stats_.entries_delivered.fetch_add(batch.entries.size() - n, std::memory_order_relaxed);

@@ -48,7 +48,9 @@ struct LaneStats {
   std::atomic<uint64_t> entries_in{0};
   std::atomic<uint64_t> entries_delivered{0};
   std::atomic<uint64_t> bytes_delivered{0};
-  std::atomic<uint64_t> entries_dropped{0};  // Permanent rejections
+  std::atomic<uint64_t> entries_dropped{0};                   // Permanent rejections, dead-lettered
+  std::atomic<uint64_t> dead_letter_failures{0};              // failed DropHandler calls
+  std::atomic<int64_t> dead_letter_failing_since_unix_ns{0};  // gauge: 0 when not failing
   std::atomic<uint64_t> batches_pushed{0};
   std::atomic<uint64_t> batches_abandoned{0};
   std::atomic<uint64_t> retries{0};
@@ -60,8 +62,12 @@ struct LaneStats {
   Histogram batch_entries{{1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000}};
 };
 
-// Called for each entry a sink rejected permanently (dead-lettering, logs).
-using DropHandler = std::function<void(const Entry& entry, const std::string& reason)>;
+// Called for each entry a sink rejected permanently (dead-lettering). An error
+// means the entry is not yet safely recorded: the lane calls again with
+// backoff (the batch, and every later commit of the lane, waits) until it
+// succeeds or the lane is aborted (the batch is then abandoned, so its
+// position is not committed and the entry is re-read after a restart).
+using DropHandler = std::function<Status(const Entry& entry, const std::string& reason)>;
 // Called (from a worker thread) when the lane cannot go on: the sink answered
 // kFatal, or a checkpoint commit failed permanently (corrupt or foreign store,
 // fenced, refused request). The batch is abandoned, so nothing after it

@@ -300,6 +300,16 @@ Readiness CheckReadiness(const Engine& engine, const ServerOptions& options, con
                           "s)");
     }
   }
+  for (LaneKind k : {LaneKind::kStreaming, LaneKind::kBulk}) {
+    const LaneStats& st = engine.lane(k)->stats();
+    if (int64_t since = st.dead_letter_failing_since_unix_ns.load()) {
+      r.reasons.push_back("dead-letter file cannot be written for " +
+                          std::to_string(std::max<int64_t>(0, (now - since) / 1'000'000'000)) +
+                          "s in the " + std::string(LaneKindName(k)) + " lane (" +
+                          std::to_string(st.dead_letter_failures.load()) +
+                          " failures; positions held until it can)");
+    }
+  }
   const auto& sources = engine.source_status();
   for (size_t i = 0; i < sources.size(); ++i) {
     auto [err, health] = engine.SourceProblems(i);

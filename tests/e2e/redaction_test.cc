@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <sstream>
 #include <thread>
 
@@ -31,19 +32,69 @@ using testing::TempDir;
 using testing::WaitUntil;
 
 // Distinct canaries, none a substring of another or of anything forcepipe
-// prints by itself.
-constexpr const char* kRightSecret = "CnryRightClientSecret7Q2x";
-constexpr const char* kWrongSecret = "CnryWrongClientSecret9Z4k";
+// prints by itself. Most hold characters that percent-encoding, base64's two
+// alphabets and JSON escaping spell differently; the PostgreSQL one holds an
+// unencoded '@' (libpq would take its tail for the host name).
+constexpr const char* kRightSecret = "CnryRight+Client/Secret=7Q2x";
+constexpr const char* kWrongSecret = "CnryWrong+Client/Secret=9Z4k";
 constexpr const char* kServerToken = "CnryServerAuthToken3M8p";
 constexpr const char* kLokiUser = "lokiuser";
-constexpr const char* kLokiPassword = "CnryLokiPassword5T1w";
+constexpr const char* kLokiPassword = "CnryLoki/Pass+word=5T1w";
 constexpr const char* kLokiBearer = "CnryLokiBearer6V0r";
-constexpr const char* kPgPassword = "CnryPgPassword2K7d";
+constexpr const char* kPgUser = "forcepipe";
+constexpr const char* kPgPassword = "CnryPg@PassTail2K7d";
+constexpr const char* kPgTail = "PassTail2K7d";  // what follows the '@'
+constexpr const char* kPgQueryPassword = "CnryPgQuery+Pw/4Hs";
 
-std::vector<std::string> Canaries() {
-  return {kRightSecret, kWrongSecret, kServerToken, kLokiPassword, kLokiBearer, kPgPassword,
-          // The Basic auth header value, in case a request is ever dumped.
-          Base64Encode(std::string(kLokiUser) + ":" + kLokiPassword)};
+// Every percent-encoding a client or server may use (RFC 3986 unreserved
+// characters kept; upper or lower hex).
+std::string PercentEncode(std::string_view s, bool lower) {
+  const char* hex = lower ? "0123456789abcdef" : "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
+// Each canary in every spelling that must not appear: raw, base64 (standard
+// and URL-safe, with and without padding), percent-encoded (upper and lower
+// hex), JSON-escaped ('/' as "\/"), and the combined forms credentials are
+// sent in (Basic user:password, DSN user:password).
+std::vector<std::pair<std::string, std::string>> Canaries() {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](const std::string& name, const std::string& raw) {
+    const std::string b64 = Base64Encode(raw);
+    const std::string url = Base64UrlEncode(raw);
+    std::string json = raw;
+    for (size_t p = 0; (p = json.find('/', p)) != std::string::npos; p += 2)
+      json.replace(p, 1, "\\/");
+    for (auto& [form, text] : std::vector<std::pair<std::string, std::string>>{
+             {"raw", raw},
+             {"base64", b64},
+             {"base64 unpadded", b64.substr(0, b64.find('='))},
+             {"base64url", url},
+             {"base64url padded", url + std::string(b64.size() - url.size(), '=')},
+             {"percent-encoded", PercentEncode(raw, false)},
+             {"percent-encoded lower", PercentEncode(raw, true)},
+             {"json-escaped", json}}) {
+      bool dup = false;
+      for (const auto& o : out) dup = dup || o.second == text;
+      if (!dup) out.emplace_back(name + " (" + form + ")", text);
+    }
+  };
+  for (const char* c : {kRightSecret, kWrongSecret, kServerToken, kLokiPassword, kLokiBearer,
+                        kPgPassword, kPgQueryPassword}) {
+    add(c, c);
+  }
+  add("pg password tail", kPgTail);
+  add("loki basic user:password", std::string(kLokiUser) + ":" + kLokiPassword);
+  add("pg user:password", std::string(kPgUser) + ":" + kPgPassword);
+  return out;
 }
 
 // A free loopback port nothing listens on (bound, then closed).
@@ -80,7 +131,10 @@ class ScriptedLoki {
         res.set_content("ingester unavailable", "text/plain");
       } else if (n < 40) {
         res.status = 400;
-        res.set_content("entry too far behind", "text/plain");
+        // Like a proxy in front of Loki: the error echoes the request headers.
+        res.set_content("entry too far behind; request headers: Authorization=" +
+                            req.get_header_value("Authorization"),
+                        "text/plain");
       } else {
         res.status = 204;
         ++accepted_;
@@ -177,10 +231,10 @@ class Redaction : public ::testing::Test {
     size_t bytes = 0;
     for (const auto& [where, text] : outputs_) {
       bytes += text.size();
-      for (const auto& canary : Canaries()) {
+      for (const auto& [name, canary] : Canaries()) {
         auto pos = text.find(canary);
         EXPECT_EQ(pos, std::string::npos)
-            << "secret canary \"" << canary << "\" leaked in " << where << ": ..."
+            << "secret canary " << name << " \"" << canary << "\" leaked in " << where << ": ..."
             << text.substr(pos == std::string::npos ? 0 : (pos > 200 ? pos - 200 : 0), 400)
             << "...";
       }
@@ -264,7 +318,7 @@ TEST_F(Redaction, NoSecretReachesAnyOutput) {
   std::ostringstream sql;
   sql << "data_dir: " << dir_.File("data-sql") << "\n"
       << PubSubSource(*emu, kRightSecret)
-      << "sinks:\n  db:\n    type: sql\n    dsn: \"postgresql://forcepipe:" << kPgPassword
+      << "sinks:\n  db:\n    type: sql\n    dsn: \"postgresql://" << kPgUser << ":" << kPgPassword
       << "@127.0.0.1:" << ClosedPort() << "/events?connect_timeout=2\"\n"
       << "server:\n  listen: 127.0.0.1:0\n  auth_token: \"" << kServerToken << "\"\n";
   std::string sql_cfg = dir_.File("sql.yaml");
@@ -280,6 +334,18 @@ TEST_F(Redaction, NoSecretReachesAnyOutput) {
   }
   CollectCli({"config", "check", "-c", sql_cfg}, "config-check-sql");
   CollectCli({"state", "show", "-c", sql_cfg}, "state-show-sql");
+  CollectCli({"history", "001xx000003DGb2AAG", "-c", sql_cfg}, "history-sql");
+  // The password as a query parameter, for `history` and `run`.
+  std::ostringstream sqlq;
+  sqlq << "data_dir: " << dir_.File("data-sql") << "\n"
+       << PubSubSource(*emu, kRightSecret)
+       << "sinks:\n  db:\n    type: sql\n    dsn: \"postgresql://" << kPgUser
+       << "@127.0.0.1:" << ClosedPort() << "/events?password=" << kPgQueryPassword
+       << "&connect_timeout=2\"\n";
+  std::string sqlq_cfg = dir_.File("sql-query-password.yaml");
+  testing::WriteFile(sqlq_cfg, sqlq.str());
+  CollectCli({"history", "001xx000003DGb2AAG", "-c", sqlq_cfg}, "history-sql-query-password");
+  CollectCli({"--log-format", "json", "run", "-c", sqlq_cfg}, "run-sql-query-password");
 
   // 4. An invalid config holding the secrets: the validation error path.
   std::string bad_cfg = dir_.File("bad.yaml");

@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <thread>
 
 #include "checkpoint/memory_store.h"
+#include "core/log.h"
 #include "testing/fakes.h"
+#include "testing/process.h"
 
 namespace forcepipe {
 namespace {
@@ -85,6 +89,82 @@ TEST(Engine, ShutdownGraceAbandonsUndeliverableBatch) {
   ASSERT_TRUE(engine.Run().ok());
   EXPECT_TRUE(store.Snapshot().empty()) << "nothing was delivered, nothing may be committed";
   EXPECT_EQ(engine.lane(LaneKind::kStreaming)->stats().batches_abandoned.load(), 1u);
+}
+
+// A sink that rejects the first entry of its first push with `reason`.
+void RejectFirstEntryOnce(CollectingSink& sink, std::string reason) {
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  sink.SetHook([once, reason](const Batch&) -> std::optional<PushOutcome> {
+    if (once->exchange(true)) return std::nullopt;
+    return PushOutcome::Permanent({{0, reason}});
+  });
+}
+
+TEST(Engine, DeadLetterReasonAndLineAreRedacted) {
+  log::RegisterSecret("EngineDlBearer-42z");
+  testing::TempDir dir;
+  CollectingSink sink;
+  MemoryCheckpointStore store;
+  RejectFirstEntryOnce(sink, "HTTP 400: echo Authorization=Bearer EngineDlBearer-42z");
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(std::make_unique<ScriptedSource>(
+      "s", std::vector<Entry>{MakeEntry("k", "1", "line EngineDlBearer%2D42z")}));
+  EngineOptions o = Fast();
+  o.dead_letter_path = dir.File("dead-letters.jsonl");
+  Engine engine(o, std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
+  ASSERT_TRUE(engine.Run().ok());
+  const std::string text = testing::ReadFile(o.dead_letter_path);
+  EXPECT_EQ(text.find("EngineDlBearer"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"reason\":\"HTTP 400: echo Authorization=Bearer ***\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\"line\":\"line ***\""), std::string::npos) << text;
+  EXPECT_EQ(engine.dead_letters(), 1u);
+}
+
+TEST(Engine, UnwritableDeadLetterFileHoldsPositionUntilTheEntryIsWritten) {
+  testing::TempDir dir;
+  // A regular file where data_dir should be: every dead-letter write fails
+  // (as on a read-only or full data_dir; tests run as root, so no chmod).
+  const std::string blocked = dir.File("data");
+  testing::WriteFile(blocked, "not a directory");
+  CollectingSink sink;
+  MemoryCheckpointStore store;
+  RejectFirstEntryOnce(sink, "poison");
+  std::vector<Entry> script;
+  for (int i = 1; i <= 5; ++i) script.push_back(MakeEntry("k", std::to_string(i), "x"));
+  std::vector<std::unique_ptr<Source>> sources;
+  sources.push_back(
+      std::make_unique<ScriptedSource>("s", script, LaneKind::kStreaming, /*hold_open=*/true));
+  EngineOptions o = Fast();
+  o.dead_letter_path = blocked + "/dead-letters.jsonl";
+  Engine engine(o, std::move(sources), std::make_unique<testing::SinkRef>(&sink),
+                std::make_unique<testing::StoreRef>(&store));
+  Status result;
+  std::thread runner([&] { result = engine.Run(); });
+  const LaneStats& st = engine.lane(LaneKind::kStreaming)->stats();
+  ASSERT_TRUE(
+      WaitUntil([&] { return st.dead_letter_failures.load() >= 3 || !store.Snapshot().empty(); }));
+  // Retried, and in the meantime nothing at or past the rejected entry is committed.
+  EXPECT_TRUE(store.Snapshot().empty()) << "committed past an entry that is nowhere";
+  EXPECT_NE(st.dead_letter_failing_since_unix_ns.load(), 0);
+  EXPECT_EQ(engine.dead_letters(), 0u);
+  EXPECT_EQ(st.entries_dropped.load(), 0u);
+
+  std::filesystem::remove(blocked);  // the disk is writable again
+  ASSERT_TRUE(WaitUntil([&] {
+    auto snap = store.Snapshot();
+    return snap.count("k") && snap.at("k") == "5";
+  }));
+  const std::string text = testing::ReadFile(o.dead_letter_path);
+  EXPECT_NE(text.find("\"position\":\"1\""), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_EQ(engine.dead_letters(), 1u);
+  EXPECT_EQ(st.entries_dropped.load(), 1u);
+  EXPECT_EQ(st.dead_letter_failing_since_unix_ns.load(), 0);
+  engine.RequestStop();
+  runner.join();
+  EXPECT_TRUE(result.ok()) << result.ToString();
 }
 
 class FailingSource final : public Source {

@@ -42,13 +42,14 @@ std::string JsonString(const nlohmann::json& j, const char* key) {
   return it->get<std::string>();
 }
 
-// A bounded, redacted excerpt of a response body for error messages.
+// A bounded, redacted excerpt of a response body for error messages. Redacted
+// before it is cut, so a secret at the cut leaves no prefix behind.
 std::string Excerpt(const std::string& body) {
-  std::string s = body.substr(0, 200);
+  std::string s = log::Redact(body.substr(0, 64 * 1024)).substr(0, 200);
   for (char& c : s) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
-  return log::Redact(s);
+  return s;
 }
 
 // Maps a non-2xx answer of an OAuth endpoint to a Status.

@@ -31,8 +31,10 @@ std::string RedactUrl(const std::string& url) {
   return url.substr(0, start) + "***" + url.substr(at);
 }
 
+// The start of an error body, redacted before it is cut (a secret at the cut
+// would otherwise leave a prefix behind): servers echo request headers.
 std::string Reason(const loki::HttpResponse& r) {
-  std::string s = r.body.substr(0, kMaxReason);
+  std::string s = log::Redact(std::string_view(r.body).substr(0, 64 * 1024)).substr(0, kMaxReason);
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   if (s.empty()) s = "HTTP " + std::to_string(r.status);
   return s;
@@ -77,6 +79,10 @@ Result<std::unique_ptr<LokiSink>> LokiSink::Create(LokiSinkOptions options, cons
   if (options.max_in_flight < 1) options.max_in_flight = 1;
   // Redacted from every log line, whoever prints them.
   log::RegisterSecret(options.http.password);
+  // Sent combined, base64-encoded: `user:password` is what a server echoes.
+  if (!options.http.password.empty()) {
+    log::RegisterSecret(options.http.username + ":" + options.http.password);
+  }
   log::RegisterSecret(options.http.bearer_token);
   for (const auto& [name, value] : options.http.headers) log::RegisterSecret(value);
   FP_ASSIGN_OR_RETURN(

@@ -2,6 +2,9 @@
 
 #include <cctype>
 #include <charconv>
+#include <vector>
+
+#include "core/log.h"
 
 namespace forcepipe::sql {
 namespace {
@@ -31,7 +34,69 @@ bool PercentDecode(std::string_view in, std::string& out) {
   return true;
 }
 
+// Keys whose values are secrets in a libpq query string or keyword DSN.
+bool IsSecretKey(std::string_view key) { return key == "password" || key == "sslpassword"; }
+
+// Splits "a=1&b=2" into (key, raw value) pairs.
+std::vector<std::pair<std::string_view, std::string_view>> QueryPairs(std::string_view query) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view kv = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = kv.find('=');
+    out.emplace_back(kv.substr(0, eq),
+                     eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1));
+  }
+  return out;
+}
+
+// Registers a password as written and decoded (the redactor also knows its
+// encodings) so that no log line or printed error carries it.
+void RegisterPassword(std::string_view raw) {
+  log::RegisterSecret(raw);
+  std::string decoded;
+  if (PercentDecode(raw, decoded)) log::RegisterSecret(decoded);
+}
+
+// A libpq keyword=value DSN ("host=h password='a b' dbname=d") is not
+// accepted, but its password must not be printed either: registers the value
+// of every password-like keyword.
+void RegisterKeywordDsnSecrets(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    size_t key_begin = i;
+    while (i < text.size() && text[i] != '=' && !std::isspace(static_cast<unsigned char>(text[i])))
+      ++i;
+    std::string_view key = text.substr(key_begin, i - key_begin);
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i >= text.size() || text[i] != '=') {
+      ++i;
+      continue;
+    }
+    ++i;
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    std::string value;
+    if (i < text.size() && text[i] == '\'') {
+      for (++i; i < text.size() && text[i] != '\''; ++i) {
+        if (text[i] == '\\' && i + 1 < text.size()) ++i;
+        value.push_back(text[i]);
+      }
+      ++i;
+    } else {
+      while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])))
+        value.push_back(text[i++]);
+    }
+    if (IsSecretKey(key)) log::RegisterSecret(value);
+  }
+}
+
 }  // namespace
+
+bool PercentDecodeComponent(std::string_view in, std::string& out) {
+  return PercentDecode(in, out);
+}
 
 std::string_view BackendName(Backend b) {
   switch (b) {
@@ -50,13 +115,24 @@ std::string Dsn::Redacted() const {
   std::string out = std::string(BackendName(backend)) + "://";
   if (!user.empty()) {
     out += user;
-    if (!password.empty()) out += ":****";
+    if (password_in_userinfo) out += ":****";
     out += "@";
   }
   out += host;
   if (port) out += ":" + std::to_string(port);
   out += "/" + database;
-  if (!query.empty()) out += "?" + query;
+  bool first = true;
+  for (auto [key, value] : QueryPairs(query)) {
+    out += first ? "?" : "&";
+    first = false;
+    out += key;
+    if (IsSecretKey(key)) {
+      out += "=****";
+    } else if (value.data() != nullptr) {
+      out += "=";
+      out += value;
+    }
+  }
   return out;
 }
 
@@ -94,6 +170,7 @@ Result<Dsn> ParseDsn(std::string_view text) {
   dsn.original = std::string(text);
   size_t scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos) {
+    RegisterKeywordDsnSecrets(text);
     return Status::InvalidArgument(
         "sql dsn: expected sqlite:///path, postgresql://user:password@host:port/db or "
         "mariadb://user:password@host:port/db");
@@ -117,30 +194,48 @@ Result<Dsn> ParseDsn(std::string_view text) {
     return Status::InvalidArgument("sql dsn: unknown scheme \"" + std::string(scheme) +
                                    "\" (expected sqlite, postgresql or mariadb)");
   }
+  // userinfo@ ends at the LAST '@': a password may hold '@', '/', '?' or ':'
+  // written unencoded, and must then still be taken whole (never as part of
+  // the host, port or path, which errors quote).
+  std::string_view userinfo;
+  bool has_userinfo = false;
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    has_userinfo = true;
+  }
   // Split off ?query.
   if (size_t q = rest.find('?'); q != std::string_view::npos) {
     dsn.query = std::string(rest.substr(q + 1));
     rest = rest.substr(0, q);
+    for (auto [key, value] : QueryPairs(dsn.query)) {
+      if (!IsSecretKey(key)) continue;
+      RegisterPassword(value);
+      std::string decoded;
+      if (key == "password" && PercentDecode(value, decoded)) dsn.password = decoded;
+    }
     if (dsn.backend != Backend::kPostgres && !dsn.query.empty()) {
       return Status::InvalidArgument("sql dsn: mariadb:// takes no query parameters");
     }
   }
-  // userinfo@ (the last '@' before the path: passwords may contain '@' only
-  // percent-encoded, but be lenient).
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    std::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
+  if (has_userinfo) {
     size_t colon = userinfo.find(':');
+    if (colon != std::string_view::npos) {
+      std::string_view raw = userinfo.substr(colon + 1);
+      RegisterPassword(raw);
+      dsn.password_in_userinfo = true;
+      log::RegisterSecret(userinfo);  // user:password, as a URL or Basic header carries it
+      if (!PercentDecode(raw, dsn.password)) {
+        return Status::InvalidArgument("sql dsn: malformed percent-escape in the password");
+      }
+    }
     if (!PercentDecode(userinfo.substr(0, colon), dsn.user)) {
       return Status::InvalidArgument("sql dsn: malformed percent-escape in the user name");
     }
-    if (colon != std::string_view::npos &&
-        !PercentDecode(userinfo.substr(colon + 1), dsn.password)) {
-      return Status::InvalidArgument("sql dsn: malformed percent-escape in the password");
-    }
+    if (!dsn.password.empty()) log::RegisterSecret(dsn.user + ":" + dsn.password);
   }
   std::string_view host = authority;
   if (!host.empty() && host.front() == '[') {  // [::1]:5432

@@ -3,6 +3,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
 #include "sinks/sql/sql_sink.h"
 
 namespace forcepipe::sql {
@@ -115,13 +116,14 @@ int RunHistory(const StoreOptions& options, const std::string& record_id, int li
   SqlStore store(options, Clock::Real());
   Status s = store.OpenExisting();
   if (!s.ok()) {
-    err << "forcepipe history: " << RedactSecret(s.ToString(), options.dsn.password) << "\n";
+    err << "forcepipe history: " << log::Redact(RedactSecret(s.ToString(), options.dsn.password))
+        << "\n";
     return 1;
   }
   auto rows = store.QueryHistory(record_id, limit, type);
   if (!rows.ok()) {
-    err << "forcepipe history: " << RedactSecret(rows.status().ToString(), options.dsn.password)
-        << "\n";
+    err << "forcepipe history: "
+        << log::Redact(RedactSecret(rows.status().ToString(), options.dsn.password)) << "\n";
     return 1;
   }
   PrintHistory(*rows, json, out);

@@ -12,8 +12,11 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "core/log.h"
 #include "sinks/sql/connection.h"
+#include "sinks/sql/dsn.h"
 
 namespace forcepipe::sql {
 namespace {
@@ -257,17 +260,48 @@ class PostgresConnection final : public Connection {
 }  // namespace
 
 Result<std::unique_ptr<Connection>> ConnectPostgres(const Dsn& dsn, const ConnectOptions& options) {
-  // The URI goes to libpq as written (it understands every parameter); later
-  // keywords add to it.
+  // libpq gets the parsed parts as keywords, never the URI: its URI parser
+  // ends the userinfo at the FIRST '@', so a password holding '@' would reach
+  // it as part of the host name (and be quoted in "could not translate host
+  // name"). Query parameters follow as keywords; ours come last and win.
   std::string timeout = std::to_string(std::max<int64_t>(
       2, std::chrono::duration_cast<std::chrono::seconds>(options.connect_timeout).count()));
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding",
-                        nullptr};
-  const char* values[] = {dsn.original.c_str(), timeout.c_str(), "forcepipe", "UTF8", nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  std::string host;
+  if (!PercentDecodeComponent(dsn.host, host)) {
+    return Status::InvalidArgument("postgresql: malformed percent-escape in the host");
+  }
+  std::vector<std::pair<std::string, std::string>> kv = {{"host", host}, {"dbname", dsn.database}};
+  if (dsn.port) kv.emplace_back("port", std::to_string(dsn.port));
+  if (!dsn.user.empty()) kv.emplace_back("user", dsn.user);
+  if (!dsn.password.empty()) kv.emplace_back("password", dsn.password);
+  for (std::string_view query = dsn.query; !query.empty();) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.empty() || eq == std::string_view::npos) continue;
+    std::string key, value;
+    if (!PercentDecodeComponent(pair.substr(0, eq), key) ||
+        !PercentDecodeComponent(pair.substr(eq + 1), value)) {
+      return Status::InvalidArgument("postgresql: malformed percent-escape in a query parameter");
+    }
+    if (key == "password" && !dsn.password.empty()) continue;  // already passed
+    kv.emplace_back(std::move(key), std::move(value));
+  }
+  kv.emplace_back("connect_timeout", timeout);
+  kv.emplace_back("application_name", "forcepipe");
+  kv.emplace_back("client_encoding", "UTF8");
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : kv) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0);
   if (!conn) return Status::ResourceExhausted("postgresql: out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = RedactSecret(PQerrorMessage(conn), dsn.password);
+    std::string msg = log::Redact(RedactSecret(PQerrorMessage(conn), dsn.password));
     PQfinish(conn);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     msg = "postgresql: cannot connect to " + dsn.Redacted() + ": " + msg;

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "core/dead_letter.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "salesforce/auth/auth_config.h"
@@ -401,26 +402,22 @@ Status PubSubSource::SeekManaged(Stream& s, const salesforce::AccessToken& token
   return Status::Ok();
 }
 
-void PubSubSource::DeadLetter(const std::string& topic, const std::string& replay_b64,
-                              const std::string& schema_id, const std::string& reason,
-                              const std::string& payload) {
-  std::string line = "{\"topic\":\"";
-  json::AppendEscaped(&line, topic);
-  line += "\",\"replay_id\":\"" + replay_b64 + "\",\"schema_id\":\"";
-  json::AppendEscaped(&line, schema_id);
-  line += "\",\"reason\":\"";
-  json::AppendEscaped(&line, reason);
-  line += "\",\"payload_base64\":\"" + Base64Encode(payload) + "\"}\n";
-  std::lock_guard<std::mutex> l(dl_mu_);
-  if (options_.dead_letter_path.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(
-      std::filesystem::path(options_.dead_letter_path).parent_path(), ec);
-  std::ofstream out(options_.dead_letter_path, std::ios::app | std::ios::binary);
-  out << line;
-  out.flush();
-  if (!out)
-    log::Get("source.pubsub")->error("cannot write dead letter file {}", options_.dead_letter_path);
+Status PubSubSource::DeadLetter(const std::string& topic, const std::string& replay_b64,
+                                const std::string& schema_id, const std::string& reason,
+                                const std::string& payload) {
+  std::unique_ptr<DeadLetterWriter>* writer;
+  {
+    std::lock_guard<std::mutex> l(dl_mu_);
+    if (!dead_letter_writer_) {
+      dead_letter_writer_ = std::make_unique<DeadLetterWriter>(options_.dead_letter_path);
+    }
+    writer = &dead_letter_writer_;
+  }
+  return (*writer)->Append({{"topic", topic},
+                            {"replay_id", replay_b64},
+                            {"schema_id", schema_id},
+                            {"reason", reason},
+                            {"payload_base64", Base64Encode(payload)}});
 }
 
 void PubSubSource::SetTopicHealth(Stream& s, SourceContext& ctx, std::string problem) {
@@ -705,12 +702,20 @@ Status PubSubSource::SubscribeOnce(Stream& s, SourceContext& ctx,
       }
       if (!mapped.ok()) {
         std::string replay_b64 = Base64Encode(ce.replay_id());
+        Status written = DeadLetter(s.topic, replay_b64, ce.event().schema_id(), mapped.message(),
+                                    ce.event().payload());
+        if (!written.ok()) {
+          // Not recorded anywhere: do not move past it. Resubscribe from the
+          // last position (with backoff) and try again.
+          ctx.SetHealth("cannot dead-letter an undecodable event: " + written.message());
+          *why = written.WithContext(s.topic + ": event at replay id " + replay_b64 +
+                                     " cannot be decoded (" + mapped.message() + ")");
+          return false;
+        }
         c.dead_letters++;
         log::Get("source.pubsub")
             ->warn("{}: event at replay id {} cannot be decoded ({}); dead-lettered", s.topic,
                    replay_b64, mapped.message());
-        DeadLetter(s.topic, replay_b64, ce.event().schema_id(), mapped.message(),
-                   ce.event().payload());
         e = Entry();
         e.checkpoint_only = true;
         e.checkpoint = {s.key, replay_b64};

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "config/registry.h"
+#include "core/dead_letter.h"
 #include "core/source.h"
 #include "pipeline/backoff.h"
 #include "salesforce/auth/token_provider.h"
@@ -162,9 +163,11 @@ class PubSubSource final : public Source {
   void SetTopicHealth(Stream& s, SourceContext& ctx, std::string problem);
   // `s` stopped for good with `st`; the source fails once every stream has.
   void StreamFailed(Stream& s, const Status& st);
-  void DeadLetter(const std::string& topic, const std::string& replay_b64,
-                  const std::string& schema_id, const std::string& reason,
-                  const std::string& payload);
+  // Records an undecodable event durably (redacted); an error means it is not
+  // recorded and the stream must not move past it.
+  Status DeadLetter(const std::string& topic, const std::string& replay_b64,
+                    const std::string& schema_id, const std::string& reason,
+                    const std::string& payload);
 
   PubSubSourceOptions options_;
   std::unique_ptr<salesforce::TokenProvider> tokens_;
@@ -180,9 +183,10 @@ class PubSubSource final : public Source {
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   std::mutex dl_mu_;
-  Status fatal_;                 // GUARDED_BY(dl_mu_)
-  size_t failed_streams_ = 0;    // GUARDED_BY(dl_mu_)
-  Status first_failure_;         // GUARDED_BY(dl_mu_)
+  Status fatal_;                                          // GUARDED_BY(dl_mu_)
+  size_t failed_streams_ = 0;                             // GUARDED_BY(dl_mu_)
+  Status first_failure_;                                  // GUARDED_BY(dl_mu_)
+  std::unique_ptr<DeadLetterWriter> dead_letter_writer_;  // created under dl_mu_
   std::mutex health_mu_;         // guards every Stream::problem; after streams_mu_
   std::string reported_health_;  // GUARDED_BY(health_mu_)
 };

@@ -103,7 +103,8 @@ class FakeSalesforce {
           cv_.wait_for(l, std::chrono::seconds(30), [&] { return !hold_; });
           if (fail_status_ != 0) {
             res.status = fail_status_;
-            res.set_content(fail_body_, "application/json");
+            // An endpoint that echoes the request form in its error text.
+            res.set_content(echo_form_ ? fail_body_ + req.body : fail_body_, "application/json");
             return;
           }
           std::string token = "00D5e000000abcd!AQtoken-" + std::to_string(requests_);
@@ -166,6 +167,13 @@ class FakeSalesforce {
     std::lock_guard l(mu_);
     return forms_.empty() ? httplib::Params{} : forms_.back();
   }
+  // Fails every token request with `status` and `prefix` followed by the
+  // request's form body as sent (percent-encoded).
+  void FailEchoingForm(int status, std::string prefix) {
+    Fail(status, std::move(prefix));
+    std::lock_guard l(mu_);
+    echo_form_ = true;
+  }
   void Fail(int status, std::string body) {
     std::lock_guard l(mu_);
     fail_status_ = status;
@@ -208,6 +216,7 @@ class FakeSalesforce {
   int userinfo_requests_ = 0;
   int fail_status_ = 0;
   std::string fail_body_;
+  bool echo_form_ = false;
   bool hold_ = false;
   std::string id_url_ = std::string("https://login.salesforce.com/id/") + kOrg + "/" + kUser;
   std::set<std::string> issued_;
@@ -596,6 +605,40 @@ TEST(TokenProvider, EchoedSecretsAreRedactedFromErrors) {
     EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
     EXPECT_THAT(t.status().message(), HasSubstr("bad secret"));
     ExpectNoSecrets(t.status().ToString());
+  }
+}
+
+TEST(TokenProvider, FormEncodedSecretsEchoedByTheTokenEndpointAreRedacted) {
+  // Secrets whose form encoding differs from the raw text; the password flow
+  // sends password and security token concatenated.
+  const std::string secret = "CsEcho+ABC/DE=1&x";
+  const std::string password = "pw Echo@99+/";
+  const std::string token = "TokEcho/EN=9";
+  const std::string refresh = "5AepEcho+refresh/tok==";
+  FakeSalesforce sf;
+  ManualClock clock;
+  sf.FailEchoingForm(400, "bad request: ");
+  for (AuthFlow flow :
+       {AuthFlow::kPassword, AuthFlow::kClientCredentials, AuthFlow::kRefreshToken}) {
+    AuthConfig c = BaseConfig(sf, flow, &clock);
+    c.client_secret = secret;
+    c.password = password;
+    c.security_token = token;
+    c.refresh_token = refresh;
+    auto p = MustProvider(c);
+    auto t = p->Get();
+    ASSERT_FALSE(t.ok());
+    const std::string msg = t.status().ToString();
+    EXPECT_THAT(msg, HasSubstr("bad request: "));
+    EXPECT_THAT(msg, HasSubstr("grant_type"));  // the echo is there, minus the secrets
+    for (const std::string& s : {secret, password, token, refresh, password + token}) {
+      EXPECT_THAT(msg, Not(HasSubstr(s))) << AuthFlowName(flow);
+      EXPECT_THAT(msg, Not(HasSubstr(FormEncode({{"k", s}}).substr(2)))) << AuthFlowName(flow);
+    }
+    EXPECT_THAT(msg, Not(HasSubstr("CsEcho"))) << msg;
+    EXPECT_THAT(msg, Not(HasSubstr("Echo%40"))) << msg;
+    EXPECT_THAT(msg, Not(HasSubstr("TokEcho"))) << msg;
+    EXPECT_THAT(msg, Not(HasSubstr("5AepEcho"))) << msg;
   }
 }
 

@@ -6,6 +6,8 @@
 #include <set>
 #include <thread>
 
+#include "core/base64.h"
+#include "core/log.h"
 #include "sinks/loki/tests/loki_receiver.h"
 #include "testing/process.h"
 
@@ -269,6 +271,27 @@ TEST_F(LokiSinkTest, SendsBasicBearerAndExtraHeaders) {
   EXPECT_EQ(reqs[0].authorization, "Basic dXNlcjpzM2NyZXQtcHc=");  // base64("user:s3cret-pw")
   EXPECT_EQ(reqs[0].headers.at("X-Extra"), "hello");
   EXPECT_EQ(reqs[1].authorization, "Bearer tok-123456");
+}
+
+TEST_F(LokiSinkTest, BasicCredentialsEchoedInA400BodyAreRedacted) {
+  // A 4-byte password: only the registered `user:password` pair makes its
+  // base64 inside the Basic header recognisable.
+  LokiSinkOptions o;
+  o.http.username = "lokiuserEcho";
+  o.http.password = "Pw4!";
+  auto sink = MakeSink(o);
+  const std::string basic = Base64Encode("lokiuserEcho:Pw4!");
+  ScriptedResponse r;
+  r.status = 400;
+  r.body = "bad request; request headers: Authorization=Basic " + basic + " X-Scope=none";
+  receiver_.Script(r);
+  PushOutcome out = sink->Push(MakeBatch(1, labels_));
+  ASSERT_EQ(out.kind, Kind::kPermanent) << out.reason;
+  ASSERT_EQ(out.rejected.size(), 1u);
+  const std::string& reason = out.rejected[0].reason;
+  EXPECT_NE(reason.find("Authorization=Basic ***"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find(basic.substr(0, basic.size() - 4)), std::string::npos) << reason;
+  EXPECT_EQ(log::Redact("echo " + basic), "echo ***");
 }
 
 TEST_F(LokiSinkTest, LongLinesAreCappedAndCounted) {

@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/base64.h"
+#include "core/log.h"
+#include "sinks/sql/connection.h"
 #include "sinks/sql/dsn.h"
 #include "sinks/sql/history.h"
 #include "sinks/sql/sql_sink.h"
@@ -61,6 +64,64 @@ TEST(SqlDsn, RedactsPasswordEverywhere) {
   EXPECT_EQ(d->Redacted(), "postgresql://fp:****@h:5432/db");
   EXPECT_EQ(RedactSecret("auth p@ss failed for p%40ss", "p@ss"), "auth **** failed for ****");
   EXPECT_EQ(RedactSecret("nothing here", ""), "nothing here");
+}
+
+TEST(SqlDsn, PasswordWithUnencodedAtSlashAndQuestionMarkIsTakenWhole) {
+  auto d = ParseDsn("postgresql://fp:Pw@Tail/x?y@db.example:5433/events?sslmode=disable");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->user, "fp");
+  EXPECT_EQ(d->password, "Pw@Tail/x?y");
+  EXPECT_EQ(d->host, "db.example");
+  EXPECT_EQ(d->port, 5433);
+  EXPECT_EQ(d->database, "events");
+  EXPECT_EQ(d->query, "sslmode=disable");
+  EXPECT_EQ(d->Redacted(), "postgresql://fp:****@db.example:5433/events?sslmode=disable");
+}
+
+TEST(SqlDsn, QueryPasswordIsHiddenFromRedactedAndRegistered) {
+  auto d = ParseDsn("postgresql://fp@h/db?sslmode=require&password=QryPw%2B1x&sslpassword=KeyPw9z");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->password, "QryPw+1x");
+  EXPECT_EQ(d->Redacted(), "postgresql://fp@h/db?sslmode=require&password=****&sslpassword=****");
+  EXPECT_EQ(log::Redact("a QryPw+1x b QryPw%2B1x c KeyPw9z"), "a *** b *** c ***");
+}
+
+TEST(SqlDsn, EveryPasswordFormIsRegisteredAsASecret) {
+  ASSERT_TRUE(ParseDsn("postgresql://fp:UiPw%40Enc9@h/db").ok());
+  ASSERT_TRUE(ParseDsn("mariadb://fp:UiRaw@Pw7@h/db").ok());
+  EXPECT_FALSE(ParseDsn("host=h user=fp password='Kw Pw\\'8' dbname=d").ok());
+  EXPECT_FALSE(ParseDsn("host=h password=KwBare5 dbname=d").ok());
+  EXPECT_EQ(log::Redact("UiPw@Enc9 UiPw%40Enc9 UiRaw@Pw7 Kw Pw'8 KwBare5"), "*** *** *** *** ***");
+  EXPECT_EQ(log::Redact("Basic " + Base64Encode("fp:UiRaw@Pw7")), "Basic ***");
+}
+
+TEST(SqlDsn, PostgresConnectErrorCarriesNoPartOfAnAtPassword) {
+  // Nothing listens on port 1: the error must be about the connection, with
+  // no piece of the password (libpq's URI parser would have taken "Tail99@..."
+  // as the host name and printed it).
+  auto d = ParseDsn("postgresql://fp:CnryPg@Tail99@127.0.0.1:1/events");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ConnectOptions o;
+  o.connect_timeout = std::chrono::seconds(2);
+  auto c = Connect(*d, o);
+  ASSERT_FALSE(c.ok());
+  const std::string msg = c.status().ToString();
+  EXPECT_EQ(msg.find("Tail99"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("CnryPg"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("translate host name"), std::string::npos) << msg;
+}
+
+TEST(SqlHistory, ErrorsCarryNoQueryPassword) {
+  testing::TempDir dir;
+  StoreOptions o;
+  auto d = ParseDsn("postgresql://fp@127.0.0.1:1/events?password=HistQryPw42");
+  ASSERT_TRUE(d.ok());
+  o.dsn = *d;
+  o.connect.connect_timeout = std::chrono::seconds(2);
+  std::ostringstream out, err;
+  EXPECT_EQ(RunHistory(o, "001", 10, "", false, out, err), 1);
+  EXPECT_NE(err.str().find("127.0.0.1"), std::string::npos) << err.str();
+  EXPECT_EQ(err.str().find("HistQryPw42"), std::string::npos) << err.str();
 }
 
 TEST(SqlEventUuid, UsesEventIdElseDeterministicPositionHash) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -238,6 +239,41 @@ TEST_F(PubSubSourceTest, UndecodablePayloadIsDeadLetteredAndTheStreamMovesOn) {
     auto v = store_.Snapshot();
     return v.count(Key("/event/Order_Event__e")) && v.at(Key("/event/Order_Event__e")) == tip;
   }));
+}
+
+TEST_F(PubSubSourceTest, UndecodableEventHoldsThePositionWhileItCannotBeDeadLettered) {
+  // A regular file where the dead-letter directory should be: writes fail
+  // (as on a read-only or full data_dir; tests run as root, so no chmod).
+  const std::string blocked = dir_.File("blocked");
+  testing::WriteFile(blocked, "not a directory");
+  PubSubSourceOptions o = SourceOptions({"/event/Order_Event__e"});
+  o.dead_letter_path = blocked + "/dead-letters.jsonl";
+  StartEngine(o);
+  const std::string key = Key("/event/Order_Event__e");
+  Emit("/event/Order_Event__e", 5);
+  ASSERT_TRUE(
+      WaitUntil([&] { return sink_.delivered_count() == 5 && store_.Snapshot().count(key); }));
+  const std::string before = store_.Snapshot().at(key);
+  auto bad = emu_->generator().EmitUndecodable("/event/Order_Event__e");
+  ASSERT_TRUE(bad.ok());
+  Emit("/event/Order_Event__e", 5);
+  const uint64_t reconnects = source_->counters(0).reconnects.load();
+  ASSERT_TRUE(WaitUntil([&] {
+    return source_->counters(0).reconnects.load() >= reconnects + 2 ||
+           store_.Snapshot().at(key) != before;
+  }));
+  EXPECT_EQ(store_.Snapshot().at(key), before) << "committed past an event that is nowhere";
+  EXPECT_EQ(sink_.delivered_count(), 5u) << "events after the undecodable one went through";
+  EXPECT_EQ(source_->counters(0).dead_letters.load(), 0u);
+
+  std::filesystem::remove(blocked);  // writable again
+  ASSERT_TRUE(WaitUntil([&] { return AllDelivered(); }));
+  ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).dead_letters.load() == 1; }));
+  std::string dl = testing::ReadFile(o.dead_letter_path);
+  auto j = nlohmann::json::parse(dl.substr(0, dl.find('\n')));
+  EXPECT_EQ(j["replay_id"], Base64Encode(ReplayBytes(*bad)));
+  const std::string tip = Base64Encode(ReplayBytes(emu_->bus().Tip("/event/Order_Event__e")));
+  EXPECT_TRUE(WaitUntil([&] { return store_.Snapshot().at(key) == tip; }));
 }
 
 TEST_F(PubSubSourceTest, GapEventsKeepTheirChangeTypesAndRecordIds) {
