@@ -20,6 +20,7 @@ test_pkgs=(
   git clang libclang-rt-14-dev clang-format
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libavro-dev sqlite3 postgresql mariadb-server prometheus chromium curl python3 procps time
+  file dpkg-dev
 )
 
 pkgs=("${build_pkgs[@]}")
