@@ -247,11 +247,13 @@ class OAuthTokenProvider final : public TokenProvider {
   }
 
   // REQUIRES: l holds mu_ and minting_. Waits for the mint in flight; returns its result.
+  // Not token_: between the mint's end and this waiter taking mu_ again, another caller
+  // may already have dropped that token as rejected (token_ empty, or a newer one).
   Result<AccessToken> AwaitMint(std::unique_lock<std::mutex>& l) {
     const uint64_t gen = generation_;
     cv_.wait(l, [&] { return generation_ != gen; });
     if (last_error_) return *last_error_;
-    return *token_;
+    return last_minted_;
   }
 
   // REQUIRES: l holds mu_, !minting_. Mints with mu_ released; wakes all waiters.
@@ -265,6 +267,7 @@ class OAuthTokenProvider final : public TokenProvider {
     const SteadyTime now = config_.clock->SteadyNow();
     if (r.ok()) {
       token_ = *r;
+      last_minted_ = *r;
       minted_at_ = now;
       refresh_at_ = now + refresh_after_;
       expires_at_ = now + config_.token_ttl;
@@ -382,6 +385,7 @@ class OAuthTokenProvider final : public TokenProvider {
   bool minting_ = false;                         // GUARDED_BY(mu_)
   uint64_t generation_ = 0;                      // GUARDED_BY(mu_): completed mints
   std::optional<Status> last_error_;             // GUARDED_BY(mu_): result of the last mint
+  AccessToken last_minted_;                      // GUARDED_BY(mu_): token of the last good mint
 };
 
 }  // namespace

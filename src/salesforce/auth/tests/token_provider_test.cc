@@ -481,6 +481,34 @@ TEST(TokenProvider, RefreshAfterRejectionMintsUnlessAlreadyReplaced) {
   EXPECT_EQ(t5->token, t4->token);
 }
 
+// Found by tests/torture: a caller waiting for a mint in flight read the cached token
+// after another caller had already dropped it as rejected (a disengaged optional),
+// and sent a garbage tenant id that made gRPC abort the process. Every caller must
+// get a token the server really issued, whatever the interleaving.
+TEST(TokenProvider, ConcurrentRejectionsNeverServeADroppedToken) {
+  FakeSalesforce sf;
+  AuthConfig c = BaseConfig(sf, AuthFlow::kClientCredentials, Clock::Real());
+  c.remint_initial_backoff = std::chrono::microseconds(1);
+  c.remint_max_backoff = std::chrono::microseconds(1);
+  auto p = MustProvider(c);
+  std::atomic<int> bad{0}, served{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 150; ++i) {
+        auto tok = p->Get();
+        if (!tok.ok()) continue;  // backing off: no token to serve is a fine answer
+        ++served;
+        if (tok->token.rfind("00D5e000000abcd!AQtoken-", 0) != 0 || tok->org_id != kOrg) ++bad;
+        (void)p->Refresh(tok->token);  // the server rejected it: drop it and re-mint
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0) << "a caller got a token the server never issued";
+  EXPECT_GT(served.load(), 100);
+}
+
 TEST(TokenProvider, RepeatedRejectionsBackOffTheRemintRate) {
   FakeSalesforce sf;
   ManualClock clock;
