@@ -146,10 +146,15 @@ std::optional<Duration> ParseRetryAfter(std::string_view value, int64_t now_unix
     std::string copy(value);
     time_t t = curl_getdate(copy.c_str(), nullptr);
     if (t == -1) return std::nullopt;
-    seconds = std::max<int64_t>(0, int64_t(t) - now_unix_seconds);
+    // A date far from `now` (either way) must not overflow: clamp.
+    if (__builtin_sub_overflow(int64_t(t), now_unix_seconds, &seconds)) {
+      return int64_t(t) > now_unix_seconds ? cap : Duration::zero();
+    }
+    seconds = std::max<int64_t>(0, seconds);
   }
-  Duration d = std::chrono::seconds(seconds);
-  return std::min(d, cap);
+  // Compared in seconds: converting a large count to nanoseconds would overflow.
+  if (seconds >= std::chrono::duration_cast<std::chrono::seconds>(cap).count()) return cap;
+  return std::chrono::seconds(seconds);
 }
 
 }  // namespace forcepipe::loki

@@ -1,5 +1,7 @@
 #include "sources/pubsub/event_mapper.h"
 
+#include <limits>
+
 #include "core/base64.h"
 #include "core/json_text.h"
 #include "core/log.h"
@@ -132,7 +134,13 @@ Status EventMapper::Map(const eventbus::v1::ConsumerEvent& ce, const CompiledSch
     out->objects.push_back({"User", user});
   }
   if (!user.empty()) md.push_back({std::string(meta::kUserId), user});
-  out->timestamp_ns = ts_ms ? *ts_ms * 1'000'000 : 0;
+  // An event time is input: one beyond what int64 nanoseconds hold (year 2262)
+  // saturates instead of overflowing.
+  int64_t ts_ns = 0;
+  if (ts_ms && __builtin_mul_overflow(*ts_ms, int64_t{1'000'000}, &ts_ns)) {
+    ts_ns = *ts_ms > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  out->timestamp_ns = ts_ns;
   out->checkpoint = {checkpoint_key_, std::move(replay)};
   return Status::Ok();
 }

@@ -430,5 +430,14 @@ TEST(LokiRetryAfter, ParsesSecondsAndDatesAndRejectsGarbage) {
   EXPECT_FALSE(ParseRetryAfter("soon", 0, 1h).has_value());
 }
 
+// Found by fuzz/retry_after_fuzz: a 12-digit count of seconds, or a date far from
+// `now`, overflowed when converted to nanoseconds (UB); both clamp to the cap.
+TEST(LokiRetryAfter, LargeValuesClampWithoutOverflow) {
+  using loki::ParseRetryAfter;
+  EXPECT_EQ(ParseRetryAfter("99999999998", 0, 300s), Duration(300s));
+  EXPECT_EQ(ParseRetryAfter("Tue, 14 Nov 2023 22:13:50 GMT", INT64_MIN, 300s), Duration(300s));
+  EXPECT_EQ(ParseRetryAfter("Tue, 14 Nov 2023 22:13:50 GMT", INT64_MAX, 300s), Duration(0));
+}
+
 }  // namespace
 }  // namespace forcepipe

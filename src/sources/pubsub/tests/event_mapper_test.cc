@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "avro/encoder.h"
@@ -85,6 +86,26 @@ TEST(EventMapper, MapsAChangeEventWithNamedBitmapsAndRecordRefs) {
   EXPECT_EQ(line["ChangeEventHeader"]["commitNumber"].get<int64_t>(), 9007199254740993LL)
       << "longs must stay exact";
   EXPECT_EQ(line["Name"], "Acme");
+}
+
+// Found by fuzz/event_mapper_fuzz: an event time past what int64 nanoseconds hold
+// overflowed (UB); it saturates.
+TEST(EventMapper, EventTimeBeyondInt64NanosecondsSaturates) {
+  auto compiled = CompileSchema("x", Shared("Order_Event__e.json"));
+  ASSERT_TRUE(compiled.ok());
+  const auto& cs = **compiled;
+  auto value = avro::ValueFromJson(
+      *cs.schema, R"({"CreatedDate": 36028797018963955, "CreatedById": "005000000000001AAA",
+                     "Order_Number__c": null, "City__c": null, "Amount__c": null})");
+  ASSERT_TRUE(value.ok()) << value.status().ToString();
+  std::string payload;
+  ASSERT_TRUE(avro::Encode(*cs.schema, *value, &payload).ok());
+  eventbus::v1::ConsumerEvent ce;
+  ce.mutable_event()->set_payload(payload);
+  EventMapper mapper("org", "", "/event/Order_Event__e", "k");
+  Entry e;
+  ASSERT_TRUE(mapper.Map(ce, cs, &e).ok());
+  EXPECT_EQ(e.timestamp_ns, std::numeric_limits<int64_t>::max());
 }
 
 TEST(EventMapper, UndecodablePayloadIsAnError) {
