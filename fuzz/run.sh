@@ -6,6 +6,8 @@ set -euo pipefail
 build=$(cd "${1:?usage: fuzz/run.sh BUILD_DIR SECONDS}" && pwd)
 secs=${2:-30}
 here=$(cd "$(dirname "$0")" && pwd)
+# Undefined behaviour (an overflow, a bad shift) is a finding like a crash: stop on it.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 found=0
 for bin in $(find "$build/fuzz" -maxdepth 1 -type f -name '*_fuzz' -perm -u+x | sort); do
   name=$(basename "$bin")
