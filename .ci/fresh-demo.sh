@@ -2,7 +2,7 @@
 # Runs the README's demo command in a fresh Debian 12 root (a clone of the committed HEAD,
 # nothing installed), and fails unless it exits 0 and reports a non-zero number of stored
 # events. Needs root and ../shared/tools/fresh-debian.sh beside the checkout (CI has both).
-#   bash scripts/ci-fresh-demo.sh [DURATION]     (default 20s)
+#   bash .ci/fresh-demo.sh [DURATION]     (default 20s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-20s}
