@@ -41,6 +41,15 @@ class OffsetClock final : public Clock {
   explicit OffsetClock(Clock* base) : base_(base) {}
   int64_t NowUnixNanos() const override { return base_->NowUnixNanos() + offset_.load(); }
   SteadyTime SteadyNow() const override { return base_->SteadyNow() + Duration(offset_.load()); }
+  // Waits run on `base` with the deadline moved back by the offset at the time
+  // of the call (an Advance during a wait does not shorten it).
+  bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                 SteadyTime deadline, const std::function<bool()>& pred) override {
+    return base_->WaitUntil(lock, cv, deadline - Duration(offset_.load()), pred);
+  }
+  void SleepUntil(SteadyTime deadline) override {
+    base_->SleepUntil(deadline - Duration(offset_.load()));
+  }
   void Advance(Duration d) { offset_.fetch_add(d.count()); }
 
  private:
