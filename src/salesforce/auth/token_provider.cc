@@ -52,34 +52,6 @@ std::string Excerpt(const std::string& body) {
   return s;
 }
 
-// Maps a non-2xx answer of an OAuth endpoint to a Status.
-Status MapHttpError(std::string_view what, long status, const std::string& body) {
-  std::string error, description;
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object()) {
-    error = JsonString(j, "error");
-    description = JsonString(j, "error_description");
-  } else if (j.is_array() && !j.empty() && j[0].is_object()) {  // REST style [{message,errorCode}]
-    error = JsonString(j[0], "errorCode");
-    description = JsonString(j[0], "message");
-  }
-  std::string msg = std::string(what) + ": HTTP " + std::to_string(status);
-  if (!error.empty()) {
-    msg += ": " + error;
-    if (!description.empty()) msg += ": " + description;
-  } else if (!body.empty()) {
-    msg += ": " + Excerpt(body);
-  }
-  msg = log::Redact(msg);
-  if (status == 429 || status >= 500) return Status::Unavailable(msg);
-  if (error == "invalid_request" || error == "unsupported_grant_type" ||
-      error == "unsupported_response_type") {
-    return Status::InvalidArgument(msg);
-  }
-  if (status == 403 && error.empty()) return Status::PermissionDenied(msg);
-  return Status::Unauthenticated(msg);
-}
-
 Status CheckCommon(const AuthConfig& c) {
   if (c.token_ttl <= Duration::zero())
     return Status::InvalidArgument("auth: token_ttl must be > 0");
@@ -120,7 +92,7 @@ Result<UserInfo> GetUserInfo(const HttpClient& http, TokenProvider* provider) {
       continue;
     }
     const std::string what = "salesforce userinfo (" + std::string(provider->flow()) + " flow)";
-    if (resp.status < 200 || resp.status >= 300) return MapHttpError(what, resp.status, resp.body);
+    if (resp.status < 200 || resp.status >= 300) return MapOAuthError(what, resp.status, resp.body);
     nlohmann::json j = nlohmann::json::parse(resp.body, nullptr, false);
     if (!j.is_object()) return Status::Unavailable(what + ": response is not a JSON object");
     UserInfo info;
@@ -333,32 +305,18 @@ class OAuthTokenProvider final : public TokenProvider {
       return Status(resp.status().code(), log::Redact(what + ": " + resp.status().message()));
     }
     if (resp->status < 200 || resp->status >= 300) {
-      Status s = MapHttpError(what + ": token request", resp->status, resp->body);
+      Status s = MapOAuthError(what + ": token request", resp->status, resp->body);
       log::Get("salesforce.auth")->warn("{}", s.ToString());
       return s;
     }
-    nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, false);
-    if (!j.is_object()) return Status::Unavailable(what + ": token response is not a JSON object");
-    AccessToken t;
-    t.token = JsonString(j, "access_token");
-    if (t.token.empty()) return Status::Unavailable(what + ": token response lacks access_token");
+    FP_ASSIGN_OR_RETURN(
+        TokenResponse parsed,
+        ParseTokenResponse(what, resp->body, config_.clock->NowUnixNanos() / 1'000'000));
+    AccessToken t = std::move(parsed.token);
     log::RegisterSecret(t.token);
-    t.instance_url = TrimSlash(JsonString(j, "instance_url"));
-    if (t.instance_url.empty()) {
-      return Status::Unavailable(what + ": token response lacks instance_url");
-    }
-    FP_RETURN_IF_ERROR(ParseIdentityUrl(JsonString(j, "id"), &t.org_id, &t.user_id)
-                           .WithContext(what + ": token response"));
-    const std::string issued = JsonString(j, "issued_at");
-    t.issued_at_ms = config_.clock->NowUnixNanos() / 1'000'000;
-    if (!issued.empty() && issued.size() < 19 &&
-        issued.find_first_not_of("0123456789") == std::string::npos) {
-      t.issued_at_ms = std::stoll(issued);
-    }
-    if (std::string rt = JsonString(j, "refresh_token");
-        !rt.empty() && config_.flow == AuthFlow::kRefreshToken) {
-      log::RegisterSecret(rt);  // refresh token rotation
-      config_.refresh_token = rt;
+    if (!parsed.refresh_token.empty() && config_.flow == AuthFlow::kRefreshToken) {
+      log::RegisterSecret(parsed.refresh_token);  // refresh token rotation
+      config_.refresh_token = parsed.refresh_token;
     }
     log::Get("salesforce.auth")
         ->info("minted access token (flow {}, org {}, instance {})", AuthFlowName(config_.flow),
@@ -412,10 +370,62 @@ std::vector<std::pair<std::string, std::string>> PubSubMetadata(const AccessToke
           {"tenantid", token.org_id}};
 }
 
+Status MapOAuthError(std::string_view what, long status, const std::string& body) {
+  std::string error, description;
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object()) {
+    error = JsonString(j, "error");
+    description = JsonString(j, "error_description");
+  } else if (j.is_array() && !j.empty() && j[0].is_object()) {  // REST style [{message,errorCode}]
+    error = JsonString(j[0], "errorCode");
+    description = JsonString(j[0], "message");
+  }
+  std::string msg = std::string(what) + ": HTTP " + std::to_string(status);
+  if (!error.empty()) {
+    msg += ": " + error;
+    if (!description.empty()) msg += ": " + description;
+  } else if (!body.empty()) {
+    msg += ": " + Excerpt(body);
+  }
+  msg = log::Redact(msg);
+  if (status == 429 || status >= 500) return Status::Unavailable(msg);
+  if (error == "invalid_request" || error == "unsupported_grant_type" ||
+      error == "unsupported_response_type") {
+    return Status::InvalidArgument(msg);
+  }
+  if (status == 403 && error.empty()) return Status::PermissionDenied(msg);
+  return Status::Unauthenticated(msg);
+}
+
+Result<TokenResponse> ParseTokenResponse(std::string_view what, const std::string& body,
+                                         int64_t now_ms) {
+  const std::string w(what);
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return Status::Unavailable(w + ": token response is not a JSON object");
+  TokenResponse r;
+  AccessToken& t = r.token;
+  t.token = JsonString(j, "access_token");
+  if (t.token.empty()) return Status::Unavailable(w + ": token response lacks access_token");
+  t.instance_url = TrimSlash(JsonString(j, "instance_url"));
+  if (t.instance_url.empty()) {
+    return Status::Unavailable(w + ": token response lacks instance_url");
+  }
+  FP_RETURN_IF_ERROR(ParseIdentityUrl(JsonString(j, "id"), &t.org_id, &t.user_id)
+                         .WithContext(w + ": token response"));
+  const std::string issued = JsonString(j, "issued_at");
+  t.issued_at_ms = now_ms;
+  if (!issued.empty() && issued.size() < 19 &&
+      issued.find_first_not_of("0123456789") == std::string::npos) {
+    t.issued_at_ms = std::stoll(issued);
+  }
+  r.refresh_token = JsonString(j, "refresh_token");
+  return r;
+}
+
 Status ParseIdentityUrl(std::string_view id_url, std::string* org_id, std::string* user_id) {
   const size_t p = id_url.rfind("/id/");
   if (p == std::string_view::npos) {
-    return Status::Unavailable("identity URL `" + std::string(id_url) +
+    return Status::Unavailable("identity URL `" + Excerpt(std::string(id_url)) +
                                "` is not of the form .../id/<orgId>/<userId>");
   }
   std::string_view rest = id_url.substr(p + 4);
@@ -424,7 +434,7 @@ Status ParseIdentityUrl(std::string_view id_url, std::string* org_id, std::strin
   std::string_view user = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
   while (!user.empty() && user.back() == '/') user.remove_suffix(1);
   if (!IsSalesforceId(org) || !IsSalesforceId(user)) {
-    return Status::Unavailable("identity URL `" + std::string(id_url) +
+    return Status::Unavailable("identity URL `" + Excerpt(std::string(id_url)) +
                                "` does not carry 15/18-char org and user ids");
   }
   *org_id = std::string(org);

@@ -130,6 +130,27 @@ Result<std::unique_ptr<TokenProvider>> NewTokenProvider(AuthConfig config);
 // (lower-case names, as gRPC requires).
 std::vector<std::pair<std::string, std::string>> PubSubMetadata(const AccessToken& token);
 
+// What a successful (2xx) OAuth token response carries.
+struct TokenResponse {
+  AccessToken token;
+  std::string refresh_token;  // "" unless the server rotated it
+};
+
+// Parses the JSON body of a 2xx answer of /services/oauth2/token (input from the
+// network: any bytes). Needs access_token, instance_url (trailing slashes cut) and
+// an `id` identity URL carrying org and user ids; issued_at (epoch ms digits) is
+// used when present, else `now_ms`. Errors are Unavailable, prefixed by `what`,
+// and quote nothing but a bounded, redacted excerpt of the identity URL. Does not
+// register the token for redaction: the caller does, before logging anything.
+Result<TokenResponse> ParseTokenResponse(std::string_view what, const std::string& body,
+                                         int64_t now_ms);
+
+// Maps a non-2xx answer of an OAuth endpoint (token, userinfo) to a Status: 429
+// and 5xx are Unavailable; invalid_request/unsupported_* InvalidArgument; a bare
+// 403 PermissionDenied; anything else Unauthenticated. The message carries the
+// OAuth error and description, or a bounded excerpt of the body, redacted.
+Status MapOAuthError(std::string_view what, long status, const std::string& body);
+
 // Parses "https://login.salesforce.com/id/00D.../005..." into org and user ids.
 Status ParseIdentityUrl(std::string_view id_url, std::string* org_id, std::string* user_id);
 

@@ -850,3 +850,82 @@ TEST(AuthConfig, UnknownFlowIsRejectedByTheTable) {
 
 }  // namespace
 }  // namespace forcepipe::salesforce
+
+namespace forcepipe::salesforce {
+namespace {
+
+constexpr char kIdUrl[] = "https://login.salesforce.com/id/00D000000000001AAA/005000000000001AAA";
+
+TEST(ParseTokenResponse, AcceptsARealAnswerCuttingTheTrailingSlash) {
+  auto r = ParseTokenResponse(
+      "t",
+      std::string(
+          R"({"access_token":"00D!AQ","instance_url":"https://acme.my.salesforce.com//",)") +
+          R"("id":")" + kIdUrl + R"(","issued_at":"1700000000123","refresh_token":"rt2"})",
+      42);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->token.token, "00D!AQ");
+  EXPECT_EQ(r->token.instance_url, "https://acme.my.salesforce.com");
+  EXPECT_EQ(r->token.org_id, "00D000000000001AAA");
+  EXPECT_EQ(r->token.user_id, "005000000000001AAA");
+  EXPECT_EQ(r->token.issued_at_ms, 1700000000123);
+  EXPECT_EQ(r->refresh_token, "rt2");
+}
+
+TEST(ParseTokenResponse, NamesWhatIsMissing) {
+  const std::string id = std::string(R"("id":")") + kIdUrl + "\"";
+  struct Case {
+    std::string body, expected;
+  } cases[] = {
+      {"[1,2]", "not a JSON object"},
+      {R"({"instance_url":"https://x",)" + id + "}", "lacks access_token"},
+      {R"({"access_token":"a",)" + id + "}", "lacks instance_url"},
+      {R"({"access_token":"a","instance_url":"https://x","id":"https://x/id/00D/005"})",
+       "15/18-char org and user ids"},
+  };
+  for (const Case& c : cases) {
+    auto r = ParseTokenResponse("auth", c.body, 42);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+    EXPECT_THAT(r.status().message(), ::testing::HasSubstr(c.expected)) << c.body;
+  }
+}
+
+TEST(ParseTokenResponse, ExoticIssuedAtFallsBackToNow) {
+  for (const char* issued : {"", "-5", "12a", "99999999999999999999999"}) {
+    auto r = ParseTokenResponse("t",
+                                std::string(R"({"access_token":"a","instance_url":"https://x",)") +
+                                    R"("id":")" + kIdUrl + R"(","issued_at":")" + issued + "\"}",
+                                42);
+    ASSERT_TRUE(r.ok()) << issued;
+    EXPECT_EQ(r->token.issued_at_ms, 42) << issued;
+  }
+}
+
+TEST(ParseTokenResponse, HostileIdentityUrlIsQuotedBoundedAndRedacted) {
+  const std::string secret = "hostile-id-secret-3141";
+  log::RegisterSecret(secret);
+  const std::string id = "https://evil/" + secret + std::string(1 << 20, 'x');
+  auto r = ParseTokenResponse(
+      "auth", R"({"access_token":"a","instance_url":"https://x","id":")" + id + "\"}", 42);
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(r.status().message().size(), 1024u);
+  EXPECT_EQ(r.status().message().find(secret), std::string::npos);
+}
+
+TEST(MapOAuthError, EchoedSecretIsRedactedAndCodesFollowTheStatus) {
+  const std::string secret = "echoed-client-secret-2718";
+  log::RegisterSecret(secret);
+  Status s = MapOAuthError(
+      "auth", 400, R"({"error":"invalid_client","error_description":"bad )" + secret + "\"}");
+  EXPECT_EQ(s.code(), StatusCode::kUnauthenticated);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("invalid_client"));
+  EXPECT_EQ(s.message().find(secret), std::string::npos);
+  EXPECT_EQ(MapOAuthError("auth", 429, "").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(MapOAuthError("auth", 400, R"({"error":"unsupported_grant_type"})").code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(MapOAuthError("auth", 403, "<html>").code(), StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace forcepipe::salesforce
