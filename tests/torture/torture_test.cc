@@ -132,6 +132,11 @@ class SinkUnderTest {
   virtual std::vector<std::string> StoredIds() = 0;
   virtual bool at_least_once() const = 0;  // duplicates allowed
   virtual void Outage(bool /*on*/) {}      // make the sink refuse for a while
+  // The file checkpoint store's path, "" when positions live in the sink itself.
+  virtual std::string CheckpointFile() const { return checkpoint_file_; }
+
+ protected:
+  std::string checkpoint_file_;
 };
 
 class SqlSinkUnderTest : public SinkUnderTest {
@@ -161,7 +166,8 @@ class JsonlSinkUnderTest : public SinkUnderTest {
  public:
   std::string Config(const TempDir& dir) override {
     path_ = dir.File("events.jsonl");
-    return "checkpoint:\n  type: file\n  path: " + dir.File("checkpoints.json") +
+    checkpoint_file_ = dir.File("checkpoints.json");
+    return "checkpoint:\n  type: file\n  path: " + checkpoint_file_ +
            "\nsinks:\n  out:\n    type: jsonl\n    path: " + path_ +
            "\n    batch: {max_entries: 200, interval: 100ms}\n";
   }
@@ -187,7 +193,8 @@ class LokiSinkUnderTest : public SinkUnderTest {
   LokiSinkUnderTest() { started_ = receiver_.Start(0); }
   bool started() const { return started_.ok(); }
   std::string Config(const TempDir& dir) override {
-    return "checkpoint:\n  type: file\n  path: " + dir.File("checkpoints.json") +
+    checkpoint_file_ = dir.File("checkpoints.json");
+    return "checkpoint:\n  type: file\n  path: " + checkpoint_file_ +
            "\nsinks:\n  loki:\n    type: loki\n    url: " + receiver_.url() +
            "\n    batch: {max_entries: 200, interval: 100ms}\n"
            "    retry: {initial_backoff: 20ms, max_backoff: 200ms}\n";
@@ -305,6 +312,23 @@ TEST_P(Torture, RandomSigkillsAndFaultsLoseNothing) {
     run.Signal(SIGKILL);
     run.Wait(std::chrono::seconds(20));
     ++row.kills;
+    // Every third kill, a damaged checkpoint file (torn to half its size): the next start
+    // must refuse, naming the file, and store nothing; then the saved file is put back.
+    const std::string cp = sink->CheckpointFile();
+    if (k % 3 == 2 && !cp.empty() && testing::FileSize(cp) > 0) {
+      const std::string good = testing::ReadFile(cp);
+      testing::WriteFile(cp, good.substr(0, good.size() / 2));
+      const size_t stored = sink->StoredIds().size();
+      const std::string tag = "refused-" + std::to_string(k);
+      Child refused = start(tag);
+      int st = refused.Wait(std::chrono::seconds(60));
+      ASSERT_NE(st, -1) << kind << ": forcepipe kept running on a damaged checkpoint file";
+      EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+      EXPECT_NE(testing::ReadFile(dir.File(tag + ".err")).find(cp), std::string::npos)
+          << kind << ": the refusal does not name " << cp;
+      EXPECT_EQ(sink->StoredIds().size(), stored) << kind << ": a refused start stored events";
+      testing::WriteFile(cp, good);
+    }
   }
 
   // Stop generating, then let one run deliver everything the ledger holds.
