@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "emulator/emulator.h"
@@ -287,7 +289,15 @@ void HttpApi::Routes() {
         });
 
   // --- Admin --------------------------------------------------------------------------
-  s.set_pre_routing_handler([emu](const httplib::Request& req, httplib::Response& res) {
+  // cpp-httplib refuses a POST that has neither Content-Length nor chunked encoding (as
+  // `curl -X POST` sends) with 400 before routing. Admin POSTs take an optional body, so
+  // such a request is dispatched here, from the pre-routing hook, with an empty body.
+  auto bodyless = std::make_shared<std::map<std::string, httplib::Server::Handler>>();
+  auto admin_post = [&s, bodyless](const std::string& path, httplib::Server::Handler h) {
+    (*bodyless)[path] = h;
+    s.Post(path, std::move(h));
+  };
+  s.set_pre_routing_handler([emu, bodyless](const httplib::Request& req, httplib::Response& res) {
     if (req.path.rfind("/admin/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
     const std::string want = "Bearer " + emu->endpoints().admin_token;
     const std::string got = req.get_header_value("Authorization");
@@ -304,6 +314,13 @@ void HttpApi::Routes() {
       ReplyJson(res, 401,
                 {{"error", "Unauthenticated"}, {"message", "admin bearer token required"}});
       return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method == "POST" && !req.has_header("Content-Length") &&
+        !req.has_header("Transfer-Encoding")) {
+      if (auto it = bodyless->find(req.path); it != bodyless->end()) {
+        it->second(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -343,7 +360,7 @@ void HttpApi::Routes() {
     ReplyJson(res, 200, {{"events", LedgerJson(emu->bus().Ledger(topic))}});
   });
 
-  s.Post("/admin/publish", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/publish", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     std::string topic = b->value("topic", "");
@@ -374,15 +391,15 @@ void HttpApi::Routes() {
     ReplyJson(res, 200, {{"replay_ids", arr}});
   });
 
-  s.Post("/admin/generator/pause", [emu](const httplib::Request&, httplib::Response& res) {
+  admin_post("/admin/generator/pause", [emu](const httplib::Request&, httplib::Response& res) {
     emu->generator().Pause();
     ReplyJson(res, 200, {{"paused", true}});
   });
-  s.Post("/admin/generator/resume", [emu](const httplib::Request&, httplib::Response& res) {
+  admin_post("/admin/generator/resume", [emu](const httplib::Request&, httplib::Response& res) {
     emu->generator().Resume();
     ReplyJson(res, 200, {{"paused", false}});
   });
-  s.Post("/admin/generator/rate", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/generator/rate", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     if (!b->contains("rate") || !(*b)["rate"].is_number() || (*b)["rate"].get<double>() < 0) {
@@ -392,7 +409,7 @@ void HttpApi::Routes() {
     ReplyJson(res, 200, {{"rate", emu->generator().rate()}});
   });
 
-  s.Post("/admin/tokens", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/tokens", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     std::string user = b->value("username", emu->oauth().options().username);
@@ -401,7 +418,7 @@ void HttpApi::Routes() {
                {"refresh_token", emu->tokens().IssueRefreshToken(user, emu->oauth().user_id())}});
   });
 
-  s.Post("/admin/faults/fail-next", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/faults/fail-next", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     auto rpc = RpcFromName(b->value("rpc", ""));
@@ -430,37 +447,40 @@ void HttpApi::Routes() {
         res, 200,
         {{"rpc", std::string(RpcName(*rpc))}, {"error_code", err->error_code}, {"times", times}});
   });
-  s.Post("/admin/faults/expire-tokens", [emu](const httplib::Request&, httplib::Response& res) {
+  admin_post("/admin/faults/expire-tokens", [emu](const httplib::Request&, httplib::Response& res) {
     emu->tokens().ExpireAllAccessTokens();
     ReplyJson(res, 200, {{"expired", true}});
   });
-  s.Post("/admin/faults/reset-streams", [emu](const httplib::Request& req, httplib::Response& res) {
-    auto b = Body(req, res);
-    if (!b) return;
-    ReplyJson(res, 200, {{"reset", emu->pubsub().ResetStreams(b->value("topic", ""))}});
-  });
-  s.Post("/admin/faults/stall", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/faults/reset-streams",
+             [emu](const httplib::Request& req, httplib::Response& res) {
+               auto b = Body(req, res);
+               if (!b) return;
+               ReplyJson(res, 200, {{"reset", emu->pubsub().ResetStreams(b->value("topic", ""))}});
+             });
+  admin_post("/admin/faults/stall", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     ReplyJson(
         res, 200,
         {{"stalled", emu->pubsub().StallStreams(b->value("topic", ""), b->value("stall", true))}});
   });
-  s.Post("/admin/faults/schema-change", [emu](const httplib::Request& req, httplib::Response& res) {
-    auto b = Body(req, res);
-    if (!b) return;
-    auto id = emu->BumpSchema(b->value("topic", ""));
-    if (!id.ok()) return ReplyStatus(res, id.status());
-    ReplyJson(res, 200, {{"schema_id", *id}});
-  });
-  s.Post("/admin/faults/undecodable", [emu](const httplib::Request& req, httplib::Response& res) {
-    auto b = Body(req, res);
-    if (!b) return;
-    auto id = emu->generator().EmitUndecodable(b->value("topic", ""));
-    if (!id.ok()) return ReplyStatus(res, id.status());
-    ReplyJson(res, 200, {{"replay_id", std::to_string(*id)}});
-  });
-  s.Post("/admin/faults/gap", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/faults/schema-change",
+             [emu](const httplib::Request& req, httplib::Response& res) {
+               auto b = Body(req, res);
+               if (!b) return;
+               auto id = emu->BumpSchema(b->value("topic", ""));
+               if (!id.ok()) return ReplyStatus(res, id.status());
+               ReplyJson(res, 200, {{"schema_id", *id}});
+             });
+  admin_post("/admin/faults/undecodable",
+             [emu](const httplib::Request& req, httplib::Response& res) {
+               auto b = Body(req, res);
+               if (!b) return;
+               auto id = emu->generator().EmitUndecodable(b->value("topic", ""));
+               if (!id.ok()) return ReplyStatus(res, id.status());
+               ReplyJson(res, 200, {{"replay_id", std::to_string(*id)}});
+             });
+  admin_post("/admin/faults/gap", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     auto id = emu->generator().EmitGap(b->value("topic", ""), b->value("change_type", "GAP_UPDATE"),
@@ -468,7 +488,7 @@ void HttpApi::Routes() {
     if (!id.ok()) return ReplyStatus(res, id.status());
     ReplyJson(res, 200, {{"replay_id", std::to_string(*id)}});
   });
-  s.Post("/admin/clock/advance", [emu](const httplib::Request& req, httplib::Response& res) {
+  admin_post("/admin/clock/advance", [emu](const httplib::Request& req, httplib::Response& res) {
     auto b = Body(req, res);
     if (!b) return;
     auto d = ParseDuration(b->contains("by") ? (*b)["by"] : json());
@@ -491,19 +511,19 @@ void HttpApi::Routes() {
     }
     ReplyJson(res, 200, {{"subscriptions", arr}});
   });
-  s.Post("/admin/managed-subscriptions",
-         [emu](const httplib::Request& req, httplib::Response& res) {
-           auto b = Body(req, res);
-           if (!b) return;
-           ManagedSubscription m;
-           m.developer_name = b->value("developer_name", "");
-           m.id = b->value("id", "");
-           m.topic = b->value("topic", "");
-           m.default_earliest = b->value("default_replay", "LATEST") == "EARLIEST";
-           Status st = emu->pubsub().AddManagedSubscription(m);
-           if (!st.ok()) return ReplyStatus(res, st);
-           ReplyJson(res, 200, {{"created", true}});
-         });
+  admin_post("/admin/managed-subscriptions",
+             [emu](const httplib::Request& req, httplib::Response& res) {
+               auto b = Body(req, res);
+               if (!b) return;
+               ManagedSubscription m;
+               m.developer_name = b->value("developer_name", "");
+               m.id = b->value("id", "");
+               m.topic = b->value("topic", "");
+               m.default_earliest = b->value("default_replay", "LATEST") == "EARLIEST";
+               Status st = emu->pubsub().AddManagedSubscription(m);
+               if (!st.ok()) return ReplyStatus(res, st);
+               ReplyJson(res, 200, {{"created", true}});
+             });
 }
 
 }  // namespace forcepipe::emulator

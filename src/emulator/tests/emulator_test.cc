@@ -3,11 +3,15 @@
 
 #include "emulator/emulator.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -343,6 +347,51 @@ TEST(Admin, RequiresTheAdminBearerToken) {
   EXPECT_EQ(r2->status, 401);
   json t = f.AdminGet("/admin/topics");
   EXPECT_EQ(t["topics"].size(), 4u);
+}
+
+// Sends `request` as is over a fresh TCP connection to "http://host:port" and returns
+// the whole answer (the request asks the server to close the connection).
+std::string RawHttp(const std::string& endpoint, const std::string& request) {
+  const std::string hostport = endpoint.substr(endpoint.find("//") + 2);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(hostport.substr(hostport.rfind(':') + 1))));
+  inet_pton(AF_INET, hostport.substr(0, hostport.rfind(':')).c_str(), &addr.sin_addr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string out;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) out.append(buf, n);
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(Admin, PostWithoutABodyOrContentLengthWorks) {
+  Fixture f({}, /*plaintext=*/true);
+  ASSERT_FALSE(f.emu->generator().paused());
+  // As `curl -X POST` sends it: no Content-Length, no body.
+  const std::string head = "Host: 127.0.0.1\r\nAuthorization: Bearer " +
+                           f.emu->endpoints().admin_token + "\r\nConnection: close\r\n\r\n";
+  std::string r =
+      RawHttp(f.emu->endpoints().http_endpoint, "POST /admin/generator/pause HTTP/1.1\r\n" + head);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+  EXPECT_TRUE(f.emu->generator().paused());
+  r = RawHttp(f.emu->endpoints().http_endpoint, "POST /admin/generator/resume HTTP/1.1\r\n" + head);
+  EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+  EXPECT_FALSE(f.emu->generator().paused());
+  // Still guarded: no token, no effect.
+  r = RawHttp(f.emu->endpoints().http_endpoint,
+              "POST /admin/generator/pause HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.rfind("HTTP/1.1 401", 0), 0u) << r;
+  EXPECT_FALSE(f.emu->generator().paused());
+  // A route that needs its body answers 400 naming what is missing, not a bare refusal.
+  r = RawHttp(f.emu->endpoints().http_endpoint, "POST /admin/generator/rate HTTP/1.1\r\n" + head);
+  EXPECT_EQ(r.rfind("HTTP/1.1 400", 0), 0u) << r;
+  EXPECT_NE(r.find("rate must be a number"), std::string::npos) << r;
 }
 
 // Subscribes from EARLIEST and reads `n` events.
