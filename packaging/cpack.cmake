@@ -32,6 +32,7 @@ install(FILES ${FP_PKG_OUT}/forcepipe.yaml.example DESTINATION /etc/forcepipe)
 install(FILES ${FP_PKG_OUT}/forcepipe.yaml.example ${FP_PKG_DIR}/README.md
         DESTINATION share/doc/forcepipe)
 install(FILES ${FP_PKG_DIR}/grafana/forcepipe-dashboard.json DESTINATION share/forcepipe/grafana)
+install(FILES ${FP_PKG_DIR}/prometheus/forcepipe-alerts.yml DESTINATION share/forcepipe/prometheus)
 
 # Maintainer scripts.
 file(WRITE ${FP_PKG_OUT}/conffiles "/etc/forcepipe/forcepipe.yaml.example\n")
