@@ -112,13 +112,29 @@ Status Emulator::SetUpTopics() {
     if (!loaded.ok()) return loaded.status().WithContext("topic " + t.name);
     TopicSettings settings;
     settings.can_publish = t.can_publish;
-    if (t.firehose_event_bytes > 0) {
+    if (t.firehose) {
+      if (t.kind == EventKind::kNone) {
+        return Status::InvalidArgument("topic " + t.name +
+                                       ": a firehose needs a kind (cdc, login or platform)");
+      }
+      if (t.pool_size == 0 || t.pool_size > 1'000'000) {
+        return Status::InvalidArgument("topic " + t.name + ": pool_size must be 1..1000000");
+      }
+      EventFactory factory(t.name, t.kind, options_.seed, clock_.get());
+      for (size_t i = 0; i < t.pool_size; ++i) {
+        auto ev = factory.Next(**loaded);
+        if (!ev.ok()) return ev.status().WithContext("topic " + t.name + " firehose pool");
+        settings.firehose_payloads.push_back(std::move(ev->event.payload));
+        settings.firehose_kinds.push_back(std::move(ev->kind));
+      }
+      settings.can_publish = false;
+    } else if (t.firehose_event_bytes > 0) {
       FP_ASSIGN_OR_RETURN(settings.firehose_payloads,
                           FirehosePayloads(**loaded, t.firehose_event_bytes, options_.seed));
       settings.can_publish = false;
     }
     FP_RETURN_IF_ERROR(bus_->AddTopic(t.name, (*loaded)->id, std::move(settings)));
-    if (t.firehose_event_bytes == 0) {
+    if (t.firehose_event_bytes == 0 && !t.firehose) {
       FP_RETURN_IF_ERROR(generator_->AddTopic({t.name, t.kind, t.weight}));
     }
   }
@@ -413,9 +429,10 @@ Result<EmulatorOptions> LoadEmulatorConfig(const std::string& path, EmulatorOpti
       for (size_t i = 0; i < ts.size(); ++i) {
         const std::string p = "emulator.topics[" + std::to_string(i) + "]";
         YAML::Node t = ts[i];
-        FP_RETURN_IF_ERROR(CheckKeys(t, p,
-                                     {"name", "schema", "schema_file", "kind", "weight",
-                                      "firehose_event_bytes", "can_publish"}));
+        FP_RETURN_IF_ERROR(
+            CheckKeys(t, p,
+                      {"name", "schema", "schema_file", "kind", "weight", "firehose_event_bytes",
+                       "firehose", "pool_size", "can_publish", "mirror_of"}));
         TopicConfig c;
         if (!t["name"]) return Status::InvalidArgument(p + ".name: required");
         c.name = t["name"].as<std::string>();
@@ -429,6 +446,8 @@ Result<EmulatorOptions> LoadEmulatorConfig(const std::string& path, EmulatorOpti
         if (t["weight"]) c.weight = t["weight"].as<double>();
         if (t["firehose_event_bytes"])
           c.firehose_event_bytes = t["firehose_event_bytes"].as<size_t>();
+        if (t["firehose"]) c.firehose = t["firehose"].as<bool>();
+        if (t["pool_size"]) c.pool_size = t["pool_size"].as<size_t>();
         if (t["can_publish"]) c.can_publish = t["can_publish"].as<bool>();
         if (t["mirror_of"]) c.mirror_of = t["mirror_of"].as<std::vector<std::string>>();
         if (c.schema.empty() && c.schema_file.empty() && c.firehose_event_bytes == 0 &&

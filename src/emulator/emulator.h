@@ -47,6 +47,11 @@ struct TopicConfig {
   // Non-empty: this topic carries a copy of every event of these topics (mixed schemas, as
   // /data/ChangeEvents); its GetTopic schema id is the first source's. No generator.
   std::vector<std::string> mirror_of;
+  // true: a firehose of `pool_size` realistic events of this topic's schema and `kind`
+  // (made by the generator, encoded once), served endlessly at full speed.
+  // (Last, so positional initialisers of the fields above keep their meaning.)
+  bool firehose = false;
+  size_t pool_size = 1024;
 };
 
 struct EmulatorOptions {

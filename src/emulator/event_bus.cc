@@ -1,8 +1,36 @@
 #include "emulator/event_bus.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
 #include "emulator/util.h"
 
 namespace forcepipe::emulator {
+namespace {
+
+// "xxxxxxxx-xxxx-4xxx-8" from a hash of the topic: the part of a firehose event id that
+// names the topic; FirehoseIdFromPrefix appends the replay id's 48 bits.
+std::string FirehoseIdPrefix(std::string_view topic) {
+  const uint64_t h = std::hash<std::string_view>{}(topic);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-8", static_cast<unsigned>(h >> 32),
+                static_cast<unsigned>((h >> 16) & 0xffff), static_cast<unsigned>(h & 0xfff));
+  return buf;
+}
+
+std::string FirehoseIdFromPrefix(const std::string& prefix, uint64_t replay_id) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%03x-%012llx", static_cast<unsigned>((replay_id >> 48) & 0xfff),
+                static_cast<unsigned long long>(replay_id & 0xffffffffffffULL));
+  return prefix + buf;
+}
+
+}  // namespace
+
+std::string FirehoseEventId(std::string_view topic, uint64_t replay_id) {
+  return FirehoseIdFromPrefix(FirehoseIdPrefix(topic), replay_id);
+}
 
 EventBus::EventBus(Clock* clock, Duration retention, uint64_t seed)
     : clock_(clock), retention_(retention), seed_(seed) {}
@@ -31,7 +59,10 @@ Status EventBus::AddTopic(const std::string& name, const std::string& schema_id,
   // Replay ids of a shared bus do not start at 1.
   t->last_replay_id = 1000 + t->rng() % 1000;
   t->pruned_through = t->last_replay_id;
-  t->firehose_served = t->last_replay_id;
+  // A firehose serves replay ids from 1 (EARLIEST is 0); before this only its LATEST
+  // cursor read firehose_served, which was the arbitrary start above.
+  t->firehose_served = t->settings.firehose_payloads.empty() ? t->last_replay_id : 0;
+  t->firehose_id_prefix = FirehoseIdPrefix(name);
   topics_[name] = std::move(t);
   return Status::Ok();
 }
@@ -177,7 +208,7 @@ size_t EventBus::Read(const std::string& topic, uint64_t after, size_t max_event
       if (n > 0 && bytes + p.size() > max_bytes) break;
       ev.replay_id = id;
       ev.payload = p;
-      ev.event_id.clear();
+      ev.event_id = FirehoseIdFromPrefix(t->firehose_id_prefix, id);
       fn(ev);
       bytes += p.size();
       ++n;
@@ -231,6 +262,21 @@ std::vector<LedgerEntry> EventBus::Ledger(const std::string& topic) const {
     if (!topic.empty() && name != topic) continue;
     std::lock_guard g(t->mu);
     out.insert(out.end(), t->ledger.begin(), t->ledger.end());
+    const auto& pool = t->settings.firehose_payloads;
+    if (pool.empty()) continue;
+    const auto& kinds = t->settings.firehose_kinds;
+    const uint64_t last = std::min(t->firehose_served, kFirehoseLedgerCap);
+    for (uint64_t id = 1; id <= last; ++id) {
+      LedgerEntry e;
+      e.topic = name;
+      e.event_id = FirehoseIdFromPrefix(t->firehose_id_prefix, id);
+      e.replay_id = id;
+      e.schema_id = t->schema_id;
+      e.payload_size = pool[id % pool.size()].size();
+      e.origin = "firehose";
+      if (!kinds.empty()) e.kind = kinds[id % kinds.size()];
+      out.push_back(std::move(e));
+    }
   }
   return out;
 }

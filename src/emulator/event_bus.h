@@ -24,6 +24,7 @@
 #include <random>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,7 +59,17 @@ struct TopicSettings {
   bool can_subscribe = true;
   // Non-empty: firehose topic serving these payloads round-robin (with `schema_id`).
   std::vector<std::string> firehose_payloads;
+  // Per pool slot, the event's kind for the ledger ("UPDATE", "login"...); may be empty.
+  std::vector<std::string> firehose_kinds;
 };
+
+// The event id a firehose topic gives the event at `replay_id`: UUID-shaped, unique per
+// (topic, replay id) for replay ids below 2^60, the same on every read. Firehose topics
+// are not ledgered event by event; Ledger() derives their entries from these ids.
+std::string FirehoseEventId(std::string_view topic, uint64_t replay_id);
+
+// At most this many entries are derived for one firehose topic by Ledger().
+constexpr uint64_t kFirehoseLedgerCap = 1'000'000;
 
 class EventBus {
  public:
@@ -105,7 +116,10 @@ class EventBus {
   // Drops events now outside the retention window on every topic.
   void PruneAll();
 
-  std::vector<LedgerEntry> Ledger(const std::string& topic) const;  // "" = all topics
+  // Every ledgered event ("" = all topics). A firehose topic contributes the events it has
+  // served (replay ids 1..served, ids from FirehoseEventId, origin "firehose"), at most
+  // kFirehoseLedgerCap of them.
+  std::vector<LedgerEntry> Ledger(const std::string& topic) const;
   size_t RetainedCount(const std::string& topic);
 
   // Called after each Append with the topic name.
@@ -124,6 +138,7 @@ class EventBus {
     uint64_t last_replay_id = 0;
     uint64_t pruned_through = 0;  // highest replay id ever pruned
     uint64_t firehose_served = 0;
+    std::string firehose_id_prefix;  // FirehoseEventId's topic part
     std::vector<LedgerEntry> ledger;
     std::vector<std::string> mirror_to;
     std::mt19937_64 rng;
