@@ -423,27 +423,50 @@ Result<GeneratedEvent> EventFactory::NextCdc(const LoadedSchema& schema) {
   if (tx_remaining_ <= 0) NextTransaction();
   --tx_remaining_;
   ++tx_seq_;
+  if (shape_.schema != &s) {  // per-schema field roles, computed once per schema version
+    shape_ = CdcShape{};
+    shape_.schema = &s;
+    shape_.always_on_create.assign(s.fields().size(), 0);
+    for (size_t i = 1; i < s.fields().size(); ++i) {
+      const std::string& name = s.fields()[i].name;
+      const bool system = IsSystemField(name);
+      shape_.always_on_create[i] = system || name == "Name" || name == "OwnerId";
+      if (!system) shape_.update_candidates.push_back(i);
+      if (name == "LastModifiedDate") shape_.last_modified_date = i;
+      if (name == "LastModifiedById") shape_.last_modified_by = i;
+    }
+  }
 
-  std::vector<size_t> live, dead;
-  for (size_t i = 0; i < records_.size(); ++i) (records_[i].deleted ? dead : live).push_back(i);
   int r = static_cast<int>(rng_() % 100);
   std::string op;
-  if (live.empty() || r < 30)
+  if (live_.empty() || r < 30)
     op = "CREATE";
   else if (r < 80)
     op = "UPDATE";
   else if (r < 92)
     op = "DELETE";
   else
-    op = dead.empty() ? "UPDATE" : "UNDELETE";
+    op = dead_.empty() ? "UPDATE" : "UNDELETE";
 
   std::vector<std::string> ids;
+  // Picks 1 (85%) or up to `max_n` (15%) distinct records of `pool` (indices into
+  // records_), moved to pool[0..n) by a partial Fisher-Yates shuffle: O(n), not O(pool).
   auto pick_some = [&](std::vector<size_t>& pool, int max_n) {
-    std::shuffle(pool.begin(), pool.end(), rng_);
     int n = (rng_() % 100 < 15) ? std::min<int>(max_n, static_cast<int>(pool.size())) : 1;
     n = std::max(1, std::min<int>(n, static_cast<int>(pool.size())));
-    std::vector<size_t> chosen(pool.begin(), pool.begin() + n);
-    return chosen;
+    for (int j = 0; j < n; ++j) {
+      std::swap(pool[j], pool[j + rng_() % (pool.size() - j)]);
+    }
+    return static_cast<size_t>(n);
+  };
+  // Moves pool[0..n) to the end of `to` (swap-with-back removal, highest index first, so
+  // no chosen element is moved before it is taken).
+  auto move_first = [](std::vector<size_t>& pool, size_t n, std::vector<size_t>& to) {
+    for (size_t j = n; j-- > 0;) {
+      to.push_back(pool[j]);
+      pool[j] = pool.back();
+      pool.pop_back();
+    }
   };
 
   const auto& fields = s.fields();
@@ -453,31 +476,37 @@ Result<GeneratedEvent> EventFactory::NextCdc(const LoadedSchema& schema) {
   if (op == "CREATE" || op == "UNDELETE") {
     if (op == "CREATE") {
       records_.push_back({NewRecordId(), false});
+      live_.push_back(records_.size() - 1);
       ids.push_back(records_.back().id);
     } else {
-      for (size_t i : pick_some(dead, 3)) {
-        records_[i].deleted = false;
-        ids.push_back(records_[i].id);
+      size_t n = pick_some(dead_, 3);
+      for (size_t j = 0; j < n; ++j) {
+        records_[dead_[j]].deleted = false;
+        ids.push_back(records_[dead_[j]].id);
       }
+      move_first(dead_, n, live_);
     }
     for (size_t i = 1; i < fields.size(); ++i) {
       const auto& f = fields[i];
-      bool always = IsSystemField(f.name) || f.name == "Name" || f.name == "OwnerId";
-      if (always || rng_() % 100 < 35) values[i] = Fill(*f.type, f.name, f.doc, 0);
+      if (shape_.always_on_create[i] || rng_() % 100 < 35) {
+        values[i] = Fill(*f.type, f.name, f.doc, 0);
+      }
     }
   } else if (op == "DELETE") {
-    for (size_t i : pick_some(live, 4)) {
-      records_[i].deleted = true;
-      ids.push_back(records_[i].id);
+    size_t n = pick_some(live_, 4);
+    for (size_t j = 0; j < n; ++j) {
+      records_[live_[j]].deleted = true;
+      ids.push_back(records_[live_[j]].id);
     }
+    move_first(live_, n, dead_);
   } else {  // UPDATE
-    for (size_t i : pick_some(live, 4)) ids.push_back(records_[i].id);
-    std::vector<size_t> candidates;
-    for (size_t i = 1; i < fields.size(); ++i) {
-      if (!IsSystemField(fields[i].name)) candidates.push_back(i);
-    }
-    std::shuffle(candidates.begin(), candidates.end(), rng_);
+    size_t n = pick_some(live_, 4);
+    for (size_t j = 0; j < n; ++j) ids.push_back(records_[live_[j]].id);
+    std::vector<size_t>& candidates = shape_.update_candidates;
     size_t k = std::min<size_t>(candidates.size(), 1 + rng_() % 3);
+    for (size_t j = 0; j < k; ++j) {  // the first k of a random permutation
+      std::swap(candidates[j], candidates[j + rng_() % (candidates.size() - j)]);
+    }
     std::vector<size_t> top_changed, top_nulled, top_diff;
     std::vector<std::pair<size_t, std::vector<size_t>>> nested;  // field -> nested bits
     for (size_t c = 0; c < k; ++c) {
@@ -516,13 +545,12 @@ Result<GeneratedEvent> EventFactory::NextCdc(const LoadedSchema& schema) {
         top_changed.push_back(i);
       }
     }
-    for (size_t i = 1; i < fields.size(); ++i) {
-      if (fields[i].name == "LastModifiedDate" ||
-          (fields[i].name == "LastModifiedById" && rng_() % 100 < 30)) {
-        values[i] = Fill(*fields[i].type, fields[i].name, fields[i].doc, 0);
-        top_changed.push_back(i);
-      }
+    for (size_t i : {shape_.last_modified_date, shape_.last_modified_by}) {
+      if (i == 0 || (i == shape_.last_modified_by && rng_() % 100 >= 30)) continue;
+      values[i] = Fill(*fields[i].type, fields[i].name, fields[i].doc, 0);
+      top_changed.push_back(i);
     }
+    std::sort(top_changed.begin(), top_changed.end());
     std::sort(nested.begin(), nested.end());
     if (!top_changed.empty()) changed.push_back(FieldBitmap(top_changed));
     for (const auto& [p, bits] : nested) changed.push_back(std::to_string(p) + "-0x" + Hex(bits));
@@ -563,7 +591,9 @@ Result<GeneratedEvent> EventFactory::Gap(const LoadedSchema& schema, const std::
     ids.push_back("000000000000000AAA");
   } else {
     for (int i = 0; i < std::max(1, records); ++i) {
-      records_.push_back({NewRecordId(), change_type == "GAP_DELETE"});
+      const bool deleted = change_type == "GAP_DELETE";
+      records_.push_back({NewRecordId(), deleted});
+      (deleted ? dead_ : live_).push_back(records_.size() - 1);
       ids.push_back(records_.back().id);
     }
   }

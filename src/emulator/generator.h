@@ -88,6 +88,16 @@ class EventFactory {
   std::mt19937_64 rng_;
   uint64_t id_counter_ = 0;
   std::vector<Record> records_;
+  std::vector<size_t> live_, dead_;  // indices into records_, by `deleted`
+  // Field roles of the CDC schema last seen (recomputed when the schema changes).
+  struct CdcShape {
+    const avro::Schema* schema = nullptr;
+    std::vector<char> always_on_create;     // per field: set on every CREATE
+    std::vector<size_t> update_candidates;  // non-system fields an UPDATE may change
+    size_t last_modified_date = 0;          // 0 = absent (field 0 is the header)
+    size_t last_modified_by = 0;
+  };
+  CdcShape shape_;
   std::string key_prefix_;
   std::string entity_;
   // Transaction state.
