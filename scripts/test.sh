@@ -22,6 +22,8 @@ git ls-files -z '*.cc' '*.h' | xargs -0 clang-format --dry-run --Werror
 echo "== release build"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
+echo "== README options vs forcepipe config example"
+python3 scripts/check-readme-options.py build/release/src/cli/forcepipe .
 echo "== release: all tests"
 ctest --preset release -j "$jobs" --timeout 900
 

@@ -11,25 +11,6 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "server/server.h"
-#include "sources/synthetic/synthetic_source.h"
-#ifdef FORCEPIPE_WITH_CHECKPOINT
-#include "checkpoint/factories.h"
-#endif
-#ifdef FORCEPIPE_WITH_SINK_FILE
-#include "sinks/file/file_sinks.h"
-#endif
-#ifdef FORCEPIPE_WITH_SINK_LOKI
-#include "sinks/loki/loki_sink.h"
-#endif
-#ifdef FORCEPIPE_WITH_SINK_SQL
-#include <sstream>
-
-#include "sinks/sql/history.h"
-#include "sinks/sql/sql_sink.h"
-#endif
-#ifdef FORCEPIPE_WITH_PUBSUB
-#include "sources/pubsub/pubsub_source.h"
-#endif
 
 namespace forcepipe::app {
 
@@ -397,27 +378,7 @@ FactoryContext ContextFor(const LoadedConfig& c, const std::string& name) {
 
 }  // namespace
 
-Status RegisterBuiltins(Registry& r) {
-  FP_RETURN_IF_ERROR(r.sources.Register(SyntheticSourceFactory()));
-#ifdef FORCEPIPE_WITH_PUBSUB
-  FP_RETURN_IF_ERROR(r.sources.Register(pubsub::PubSubSourceFactory()));
-#endif
-#ifdef FORCEPIPE_WITH_CHECKPOINT
-  FP_RETURN_IF_ERROR(r.checkpoint_stores.Register(FileCheckpointStoreFactory()));
-  FP_RETURN_IF_ERROR(r.checkpoint_stores.Register(SqliteCheckpointStoreFactory()));
-#endif
-#ifdef FORCEPIPE_WITH_SINK_FILE
-  FP_RETURN_IF_ERROR(r.sinks.Register(JsonlSinkFactory()));
-  FP_RETURN_IF_ERROR(r.sinks.Register(StdoutSinkFactory()));
-#endif
-#ifdef FORCEPIPE_WITH_SINK_LOKI
-  FP_RETURN_IF_ERROR(r.sinks.Register(LokiSinkFactory()));
-#endif
-#ifdef FORCEPIPE_WITH_SINK_SQL
-  FP_RETURN_IF_ERROR(r.sinks.Register(SqlSinkFactory()));
-#endif
-  return Status::Ok();
-}
+// RegisterBuiltins is generated from src/CMakeLists.txt (cmake/components.cmake).
 
 Result<std::unique_ptr<LoadedConfig>> LoadConfig(const YAML::Node& root, const Registry& registry,
                                                  const config::Environment& env) {
@@ -564,11 +525,11 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
   o.request_timeout = n.GetDuration("request_timeout");
   o.version = version;
   auto s = std::make_unique<server::StatusServer>(o, &engine);
-#ifdef FORCEPIPE_WITH_SINK_SQL
-  // One record's history, as `forcepipe history --json` prints it.
-  if (auto* sql = dynamic_cast<sql::SqlSink*>(const_cast<Sink*>(engine.sink()))) {
+  // One record's history, as `forcepipe history --json` prints it, when the
+  // sink offers that capability.
+  if (RecordHistory* history = engine.sink() ? engine.sink()->record_history() : nullptr) {
     const Engine* eng = &engine;
-    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)", [sql, eng](
+    s->AddRoute(R"(/api/v1/records/([A-Za-z0-9_.-]{1,64})/events)", [history, eng](
                                                                         const std::map<std::string,
                                                                                        std::string>&
                                                                             p) {
@@ -579,18 +540,15 @@ Result<std::unique_ptr<server::StatusServer>> StartServer(const LoadedConfig& c,
       if (auto it = p.find("limit"); it != p.end())
         limit = std::clamp(std::atoi(it->second.c_str()), 1, 1000);
       std::string type = p.count("type") ? p.at("type") : "";
-      auto rows = sql->QueryHistory(p.at("1"), limit, type);
-      if (!rows.ok()) {
-        std::string body = "{\"error\":\"";
-        json::AppendEscaped(&body, log::Redact(rows.status().message()));
-        return server::StatusServer::Response{503, "application/json", body + "\"}"};
+      auto body = history->RecordEventsJson(p.at("1"), limit, type);
+      if (!body.ok()) {
+        std::string err = "{\"error\":\"";
+        json::AppendEscaped(&err, log::Redact(body.status().message()));
+        return server::StatusServer::Response{503, "application/json", err + "\"}"};
       }
-      std::ostringstream out;
-      sql::PrintHistory(*rows, true, out);
-      return server::StatusServer::Response{200, "application/json", out.str()};
+      return server::StatusServer::Response{200, "application/json", *body};
     });
   }
-#endif
   FP_RETURN_IF_ERROR(s->Start());
   return s;
 }

@@ -27,6 +27,18 @@ struct FactoryContext {
   std::string data_dir;  // where components keep local files (dead letters, ...)
 };
 
+// Optional capability of a kind: its own `forcepipe doctor` checks. `run(name,
+// f)` records one check named `name`: f sets ok and detail (never a secret;
+// the doctor redacts and times it). Every wait inside must be bounded.
+struct DoctorCheck {
+  bool ok = false;
+  std::string detail;
+};
+using DoctorRun =
+    std::function<void(const std::string& name, const std::function<void(DoctorCheck&)>&)>;
+using DoctorChecks = std::function<void(const config::Node&, const FactoryContext&,
+                                        const std::string& prefix, const DoctorRun& run)>;
+
 template <typename T>
 struct Factory {
   std::string kind;  // the `type:` value
@@ -36,6 +48,10 @@ struct Factory {
   // `retry`), so a kind's table must not declare them.
   const config::OptionTable* options = nullptr;
   std::function<Result<std::unique_ptr<T>>(const config::Node&, const FactoryContext&)> create;
+  // Optional: the kind's doctor checks, check names starting with `prefix`.
+  // For a source they replace the default "constructed" check; for a sink they
+  // run after its start check.
+  DoctorChecks doctor;
 };
 
 using SourceFactory = Factory<Source>;

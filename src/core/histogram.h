@@ -1,7 +1,8 @@
 #pragma once
 
 // A lock-free fixed-bucket histogram for metrics (push latency, batch size).
-// Observe() is wait-free; Snapshot() may see a torn view across buckets,
+// Observe() is wait-free; Take() (returning a Snapshot) may see a torn view
+// across buckets,
 // which Prometheus tolerates.
 
 #include <array>

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/entry.h"
 #include "core/metric.h"
+#include "core/record_history.h"
 #include "core/status.h"
 
 namespace forcepipe {
@@ -62,8 +63,10 @@ struct PushOutcome {
   }
 };
 
-// Thread safety: Push may be called from up to max_in_flight() threads at once;
-// Start and Stop are called once each from the engine's thread.
+// Thread safety: every lane of the engine pushes to this one sink, each from up
+// to max_in_flight() worker threads, so Push may run concurrently up to
+// (lanes x max_in_flight()) times (once per lane when checkpoint_store() is
+// non-null); Start and Stop are called once each from the engine's thread.
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -91,6 +94,10 @@ class Sink {
 
   // Current sink-specific metrics; called from the metrics thread.
   virtual std::vector<MetricSample> Metrics() const { return {}; }
+
+  // Optional capability: a sink that can answer a record's history returns it
+  // (owned by the sink, valid until the sink is destroyed); others nullptr.
+  virtual RecordHistory* record_history() const { return nullptr; }
 };
 
 }  // namespace forcepipe

@@ -1,7 +1,5 @@
 #include "doctor/doctor.h"
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -12,17 +10,8 @@
 #include "config/registry.h"
 #include "core/log.h"
 
-#ifdef FORCEPIPE_WITH_PUBSUB
-#include "salesforce/auth/auth_config.h"
-#include "sources/pubsub/pubsub_client.h"
-#include "sources/pubsub/pubsub_source.h"
-#endif
-
 namespace forcepipe::doctor {
 namespace {
-
-constexpr auto kRpcDeadline = std::chrono::seconds(15);
-constexpr int kHttpTimeoutSeconds = 10;
 
 FactoryContext ContextFor(const app::LoadedConfig& c, const std::string& name) {
   FactoryContext ctx;
@@ -45,6 +34,17 @@ class Recorder {
     c.detail = log::Redact(c.detail);
     report_->checks.push_back(std::move(c));
   }
+  // The DoctorRun a kind's own checks record through.
+  DoctorRun AsDoctorRun() {
+    return [this](const std::string& name, const std::function<void(DoctorCheck&)>& f) {
+      Run(name, [&](Check& c) {
+        DoctorCheck d;
+        f(d);
+        c.ok = d.ok;
+        c.detail = std::move(d.detail);
+      });
+    };
+  }
   void Fail(const std::string& name, const std::string& why) {
     Run(name, [&](Check& c) {
       c.ok = false;
@@ -55,111 +55,6 @@ class Recorder {
  private:
   Report* report_;
 };
-
-#ifdef FORCEPIPE_WITH_PUBSUB
-void CheckPubSub(const app::LoadedConfig& config, const app::LoadedConfig::Instance<Source>& s,
-                 Recorder& rec) {
-  const std::string prefix = "source " + s.name + ": ";
-  auto opts = pubsub::OptionsFromNode(s.node, ContextFor(config, s.name));
-  if (!opts.ok()) {
-    rec.Fail(prefix + "options", opts.status().ToString());
-    return;
-  }
-  std::unique_ptr<salesforce::TokenProvider> tokens;
-  Result<salesforce::AccessToken> token = Status::Internal("not attempted");
-  rec.Run(prefix + "credentials", [&](Check& c) {
-    auto t = salesforce::MakeTokenProvider(s.node.GetSection("auth"));
-    if (!t.ok()) {
-      c.detail = t.status().WithContext(s.path + ".auth").ToString();
-      return;
-    }
-    tokens = std::move(t).value();
-    token = tokens->Get();
-    if (!token.ok()) {
-      c.detail = std::string(tokens->flow()) + " flow: " + token.status().ToString();
-      return;
-    }
-    c.ok = true;
-    c.detail = std::string(tokens->flow()) + " flow: token minted for org " + token->org_id +
-               ", instance " + token->instance_url;
-  });
-  pubsub::PubSubClient client(opts->client, tokens.get());
-  Status connected = tokens ? client.Connect() : Status::Ok();
-  for (const auto& topic : opts->topics) {
-    rec.Run(prefix + "topic " + topic, [&](Check& c) {
-      if (!token.ok()) {
-        c.detail = "not checked: no access token (see credentials)";
-        return;
-      }
-      if (!connected.ok()) {
-        c.detail = connected.ToString();
-        return;
-      }
-      // The client's own GetTopic has no deadline; doctor must not hang.
-      grpc::ClientContext ctx;
-      ctx.set_deadline(std::chrono::system_clock::now() + kRpcDeadline);
-      pubsub::PubSubClient::Authorize(&ctx, *token);
-      eventbus::v1::TopicRequest req;
-      req.set_topic_name(topic);
-      eventbus::v1::TopicInfo info;
-      Status st = pubsub::FromGrpc(client.stub().GetTopic(&ctx, req, &info), ctx, "GetTopic");
-      if (!st.ok()) {
-        c.detail = opts->client.endpoint + ": " + st.ToString();
-        return;
-      }
-      if (!info.can_subscribe()) {
-        c.detail = "the user may not subscribe to it (can_subscribe=false)";
-        return;
-      }
-      c.ok = true;
-      c.detail = "subscribable; schema " + info.schema_id();
-    });
-  }
-}
-#endif
-
-// GET {url}/ready with the sink's own credentials and TLS settings.
-void CheckLokiReady(const config::Node& n, Check& c) {
-  static const std::regex re(R"(^(https?://[^/]+)(/.*)?$)");
-  std::string url = n.GetString("url");
-  std::smatch m;
-  if (!std::regex_match(url, m, re)) {
-    c.detail = "url \"" + url + "\" is not http(s)://host[:port][/path]";
-    return;
-  }
-  std::string path = m[2].matched ? m[2].str() : "";
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  path += "/ready";
-  httplib::Client http(m[1].str());
-  http.set_connection_timeout(kHttpTimeoutSeconds);
-  http.set_read_timeout(kHttpTimeoutSeconds);
-  if (n.Has("username") && n.Has("password"))
-    http.set_basic_auth(n.GetString("username"), n.GetString("password"));
-  if (n.Has("bearer_token")) http.set_bearer_token_auth(n.GetString("bearer_token"));
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  if (n.Has("ca_file")) http.set_ca_cert_path(n.GetString("ca_file"));
-  if (n.GetBool("insecure_skip_verify")) http.enable_server_certificate_verification(false);
-#endif
-  httplib::Headers headers;
-  if (n.Has("tenant")) headers.emplace("X-Scope-OrgID", n.GetString("tenant"));
-  auto res = http.Get(path, headers);
-  std::string where = "GET " + m[1].str() + path;
-  if (!res) {
-    c.detail = where + ": request failed (" + httplib::to_string(res.error()) + ")";
-    return;
-  }
-  if (res->status != 200) {
-    std::string body = res->body.substr(0, 200);
-    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-    c.detail =
-        where + " -> HTTP " + std::to_string(res->status) + (body.empty() ? "" : ": " + body);
-    if (res->status == 401 || res->status == 403)
-      c.detail += " (check username/password/bearer_token)";
-    return;
-  }
-  c.ok = true;
-  c.detail = where + " -> 200";
-}
 
 void CheckSink(const app::LoadedConfig& config, Recorder& rec) {
   const auto& s = config.sink;
@@ -180,12 +75,11 @@ void CheckSink(const app::LoadedConfig& config, Recorder& rec) {
       return;
     }
     c.ok = true;
-    c.detail = kind == "sql"    ? "connected; schema ready"
-               : kind == "loki" ? "client ready"
-                                : "started";
+    c.detail = "started";
   });
   if (sink) sink->Stop();
-  if (kind == "loki") rec.Run(name + ": ready", [&](Check& c) { CheckLokiReady(s.node, c); });
+  if (s.factory && s.factory->doctor)
+    s.factory->doctor(s.node, ContextFor(config, s.name), name + ": ", rec.AsDoctorRun());
 }
 
 void CheckCheckpoints(const app::LoadedConfig& config, Recorder& rec) {
@@ -230,12 +124,11 @@ Report Diagnose(const app::LoadedConfig& config) {
   });
   for (const auto& s : config.sources) {
     const std::string kind = s.factory ? s.factory->kind : "?";
-#ifdef FORCEPIPE_WITH_PUBSUB
-    if (kind == "pubsub") {
-      CheckPubSub(config, s, rec);
+    if (s.factory && s.factory->doctor) {
+      s.factory->doctor(s.node, ContextFor(config, s.name), "source " + s.name + ": ",
+                        rec.AsDoctorRun());
       continue;
     }
-#endif
     rec.Run("source " + s.name + " (" + kind + ")", [&](Check& c) {
       auto made = s.factory->create(s.node, ContextFor(config, s.name));
       c.ok = made.ok();

@@ -93,7 +93,6 @@ TEST_F(AppConfig, InitialBackoffAboveMaxBackoffIsAnError) {
                              "sinks.out.retry.max_backoff (10s)"),
             std::string::npos)
       << s.message();
-#ifdef FORCEPIPE_WITH_PUBSUB
   Status r = Load(
       "sources: {sf: {type: pubsub, endpoint: '127.0.0.1:1', topics: [/data/ChangeEvents], "
       "reconnect_initial_backoff: 2m, reconnect_max_backoff: 1m, auth: {flow: static, "
@@ -103,10 +102,8 @@ TEST_F(AppConfig, InitialBackoffAboveMaxBackoffIsAnError) {
                              "sources.sf.reconnect_max_backoff (1m)"),
             std::string::npos)
       << r.message();
-#endif
 }
 
-#ifdef FORCEPIPE_WITH_PUBSUB
 // Issue #12 M4: a factory's error names the path once (it was printed three
 // times: by the engine builder, the Pub/Sub factory and the auth factory).
 TEST_F(AppConfig, FactoryErrorNamesThePathOnce) {
@@ -125,9 +122,7 @@ TEST_F(AppConfig, FactoryErrorNamesThePathOnce) {
   EXPECT_EQ(m.find("sources.sf"), m.rfind("sources.sf")) << m;
   EXPECT_NE(m.find("org_id"), std::string::npos) << m;
 }
-#endif
 
-#ifdef FORCEPIPE_WITH_SINK_SQL
 // Issue #12 S1: a DSN (a secret) with a bad ${ is not printed.
 TEST_F(AppConfig, DsnInterpolationErrorDoesNotPrintTheDsn) {
   Status s = Load(
@@ -137,7 +132,6 @@ TEST_F(AppConfig, DsnInterpolationErrorDoesNotPrintTheDsn) {
   EXPECT_EQ(s.message().find("Hunter2pw"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("sinks.db.dsn: unterminated ${"), std::string::npos) << s.message();
 }
-#endif
 
 // Issue #12 S2: a server token that is empty or unreadable never turns auth off.
 TEST_F(AppConfig, EmptyOrUnreadableServerAuthTokenIsAnError) {
@@ -155,7 +149,6 @@ TEST_F(AppConfig, EmptyOrUnreadableServerAuthTokenIsAnError) {
   EXPECT_NE(d.message().find(dir.path() + ": is a directory"), std::string::npos) << d.message();
 }
 
-#ifdef FORCEPIPE_WITH_PUBSUB
 // Issue #12 M3 and C1: a CA file that is a directory or a device is a config
 // error (it failed only when the source connected, or grew without bound).
 TEST_F(AppConfig, CaFileThatIsNotARegularFileIsAnError) {
@@ -179,7 +172,6 @@ TEST_F(AppConfig, CaFileThatIsNotARegularFileIsAnError) {
       dir.File("ca.pem") + "'}}}\nsinks: {out: {type: stdout}}\n");
   EXPECT_TRUE(ok.ok()) << ok.ToString();
 }
-#endif
 
 // Issue #12 L3: two sources of one name would share a checkpoint key.
 TEST_F(AppConfig, DuplicateSourceNameIsAnError) {
@@ -215,20 +207,16 @@ TEST_F(AppConfig, CheckConfigRejectsWhatRunRejects) {
       {gen + "sinks: {out: {type: stdout}}\nserver: {listen: '127.0.0.1:99999'}\n",
        "server.listen: port"},
       {gen + "sinks: {out: {type: stdout}}\ndata_dir: ''\n", "data_dir: "},
-#ifdef FORCEPIPE_WITH_SINK_SQL
       {gen + "sinks: {db: {type: sql, dsn: 'oracle://h/db'}}\n", "sinks.db.dsn: "},
       {gen + "sinks: {db: {type: sql, dsn: 'sqlite://" + dir.File("x.db") +
            "', retention: {'*': forever}}}\n",
        "sinks.db.retention.*: "},
-#endif
-#ifdef FORCEPIPE_WITH_PUBSUB
       {"sources: {sf: {type: pubsub, endpoint: '127.0.0.1:1', topics: [AccountChangeEvent], "
        "auth: {flow: static, access_token: t, instance_url: 'http://127.0.0.1:1', org_id: "
        "00D000000000001AAA}}}\nsinks: {out: {type: stdout}}\n"
        "checkpoint: {type: file, path: '" +
            dir.File("cp.json") + "'}\n",
        "sources.sf.topics: "},
-#endif
   };
   for (const auto& c : cases) {
     auto root = config::ParseYaml(c.yaml, "t.yaml");
@@ -273,7 +261,6 @@ TEST(RenderExampleConfig, IsValidYamlAndNamesEveryKind) {
   for (const auto& k : r.sinks.Kinds()) EXPECT_NE(ex.find("type: " + k), std::string::npos);
 }
 
-#ifdef FORCEPIPE_WITH_SINK_SQL
 TEST(AppServer, RecordHistoryRouteServesTheSqlStore) {
   Registry r;
   ASSERT_TRUE(RegisterBuiltins(r).ok());
@@ -316,7 +303,18 @@ TEST(AppServer, RecordHistoryRouteServesTheSqlStore) {
   EXPECT_TRUE(run_status.ok()) << run_status.ToString();
   (*server)->Stop();
 }
-#endif
+
+TEST(RegisterBuiltins, RegistersEveryListedKindWithItsDoctorChecks) {
+  Registry r;
+  ASSERT_TRUE(RegisterBuiltins(r).ok());
+  EXPECT_EQ(r.sources.Kinds(), (std::vector<std::string>{"pubsub", "synthetic"}));
+  EXPECT_EQ(r.sinks.Kinds(), (std::vector<std::string>{"jsonl", "loki", "sql", "stdout"}));
+  EXPECT_EQ(r.checkpoint_stores.Kinds(), (std::vector<std::string>{"file", "sqlite"}));
+  // The doctor checks hang off the factories (doctor.cc names no kind).
+  EXPECT_TRUE(r.sources.Find("pubsub")->doctor);
+  EXPECT_TRUE(r.sinks.Find("loki")->doctor);
+  EXPECT_FALSE(r.sinks.Find("jsonl")->doctor);
+}
 
 }  // namespace
 }  // namespace forcepipe::app

@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <sstream>
 #include <string>
+
+#include "sinks/sql/history.h"
 
 namespace forcepipe::sql {
 
@@ -117,6 +120,15 @@ std::vector<MetricSample> SqlSink::Metrics() const {
         "Batches whose COPY failed (re-delivered or refused row) and were redone with INSERTs.",
         c.copy_fallbacks),
   };
+}
+
+Result<std::string> SqlSink::RecordEventsJson(const std::string& record_id, int limit,
+                                              const std::string& type) const {
+  auto rows = const_cast<SqlStore&>(store_).QueryHistory(record_id, limit, type);
+  if (!rows.ok()) return rows.status();
+  std::ostringstream out;
+  PrintHistory(*rows, true, out);
+  return out.str();
 }
 
 }  // namespace forcepipe::sql

@@ -44,7 +44,7 @@ const config::OptionTable& SqlSinkOptionTable();
 // Validated section -> options. Errors name the key path, never the password.
 Result<SqlSinkOptions> ParseSqlSinkOptions(const config::Node& section);
 
-class SqlSink final : public Sink {
+class SqlSink final : public Sink, public RecordHistory {
  public:
   // `clock` is not owned and must outlive the sink.
   SqlSink(SqlSinkOptions options, const Clock* clock);
@@ -60,6 +60,11 @@ class SqlSink final : public Sink {
                                                const std::string& type) {
     return store_.QueryHistory(record_id, limit, type);
   }
+  // RecordHistory: the JSON `forcepipe history --json` prints.
+  Result<std::string> RecordEventsJson(const std::string& record_id, int limit,
+                                       const std::string& type) const override;
+  // History reads do not change the sink's state (the store serialises them).
+  RecordHistory* record_history() const override { return const_cast<SqlSink*>(this); }
   SqlStore& store() { return store_; }
   const StoreCounters& counters() const { return store_.counters(); }
   std::vector<MetricSample> Metrics() const override;

@@ -1,0 +1,5 @@
+#pragma once
+
+// The light factory header the generated builtins table includes.
+
+#include "checkpoint/factories.h"
