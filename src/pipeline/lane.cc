@@ -6,8 +6,8 @@
 
 namespace forcepipe {
 
-Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker,
-           const Clock* clock, DropHandler on_drop)
+Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, Clock* clock,
+           DropHandler on_drop, std::unique_ptr<LaneBuffer> buffer)
     : kind_(kind),
       options_(options),
       sink_(sink),
@@ -15,7 +15,9 @@ Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracke
       clock_(clock),
       on_drop_(std::move(on_drop)),
       needs_empty_push_(sink->checkpoint_store() != nullptr),
-      queue_(options.queue_max_entries, options.queue_max_bytes) {}
+      queue_(buffer ? std::move(buffer)
+                    : std::make_unique<LaneQueue>(options.queue_max_entries,
+                                                  options.queue_max_bytes, clock)) {}
 
 Lane::~Lane() {
   Close();
@@ -31,12 +33,12 @@ void Lane::Start() {
 
 bool Lane::Push(Entry entry, const std::function<bool()>& cancelled) {
   if (entry.byte_size == 0) entry.byte_size = entry.ComputeByteSize();
-  if (!queue_.Push(entry, [&] { return cancelled && cancelled(); })) return false;
+  if (!queue_->Push(entry, [&] { return cancelled && cancelled(); })) return false;
   stats_.entries_in.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
-void Lane::Close() { queue_.Close(); }
+void Lane::Close() { queue_->Close(); }
 
 void Lane::BatcherLoop() {
   Work cur;
@@ -48,16 +50,13 @@ void Lane::BatcherLoop() {
     deadline = SteadyTime::max();
   };
   for (;;) {
-    // The queue is woken by pushes and Close; the batch interval is measured on
-    // the real steady clock (the injectable clock drives timestamps, not waits).
-    auto wait_until =
-        std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(200));
-    std::optional<Entry> e = queue_.PopUntil(wait_until);
+    // The buffer is woken by pushes and Close; the batch interval is measured
+    // on the lane's clock.
+    std::optional<Entry> e = queue_->PopUntil(deadline);
     if (e) {
       if (cur.held_entries == 0) {
-        deadline = std::chrono::steady_clock::now() +
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                       options_.batch_interval);
+        deadline = clock_->SteadyNow() +
+                   std::chrono::duration_cast<SteadyTime::duration>(options_.batch_interval);
       }
       cur.held_entries += 1;
       cur.held_bytes += e->byte_size;
@@ -73,8 +72,8 @@ void Lane::BatcherLoop() {
       }
       continue;
     }
-    if (std::chrono::steady_clock::now() >= deadline) flush();
-    if (queue_.closed_and_empty()) {
+    if (clock_->SteadyNow() >= deadline) flush();
+    if (queue_->closed_and_empty()) {
       flush();
       break;
     }
@@ -174,7 +173,7 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
                   dl_attempt + 1, s.ToString());
             }
             std::unique_lock<std::mutex> l(mu_);
-            abort_cv_.wait_for(l, wait, [&] { return aborted_; });
+            clock_->WaitFor(l, abort_cv_, wait, [&] { return aborted_; });
             if (aborted_) return false;  // abandoned: not committed, re-read after restart
           }
           stats_.dead_letter_failing_since_unix_ns.store(0);
@@ -205,7 +204,7 @@ bool Lane::Deliver(Batch& batch, Backoff& backoff) {
                     attempt + 1, out.reason);
         }
         std::unique_lock<std::mutex> l(mu_);
-        abort_cv_.wait_for(l, wait, [&] { return aborted_; });
+        clock_->WaitFor(l, abort_cv_, wait, [&] { return aborted_; });
         break;
       }
     }
@@ -230,7 +229,7 @@ void Lane::Finish(const Work& work, bool delivered) {
     stats_.last_commit_unix_ns.store(clock_->NowUnixNanos());
     stats_.commits.fetch_add(1, std::memory_order_relaxed);
   }
-  queue_.Release(work.held_entries, work.held_bytes);
+  queue_->Release(work.held_entries, work.held_bytes);
   std::lock_guard<std::mutex> l(mu_);
   --unfinished_;
   done_cv_.notify_all();
@@ -238,7 +237,8 @@ void Lane::Finish(const Work& work, bool delivered) {
 
 bool Lane::WaitDrained(SteadyTime deadline) {
   std::unique_lock<std::mutex> l(mu_);
-  return done_cv_.wait_until(l, deadline, [&] { return batcher_done_ && unfinished_ == 0; });
+  return clock_->WaitUntil(l, done_cv_, deadline,
+                           [&] { return batcher_done_ && unfinished_ == 0; });
 }
 
 void Lane::Abort() {

@@ -76,9 +76,13 @@ using FatalHandler = std::function<void(const Status& why)>;
 
 class Lane {
  public:
-  // `sink` is not owned and must outlive the lane. `tracker` decides commits.
-  Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, const Clock* clock,
-       DropHandler on_drop = nullptr);
+  // `sink` and `clock` are not owned and must outlive the lane. `tracker`
+  // decides commits. Every wait (batch interval, retry backoff, WaitDrained)
+  // runs on `clock`, so a ManualClock drives them. `buffer` is the lane's
+  // LaneBuffer (see lane_queue.h); null means an in-memory LaneQueue sized by
+  // `options`.
+  Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, Clock* clock,
+       DropHandler on_drop = nullptr, std::unique_ptr<LaneBuffer> buffer = nullptr);
   ~Lane();
 
   // REQUIRES: called before Start.
@@ -90,11 +94,12 @@ class Lane {
   // Returns false (entry not taken) once `cancelled()` is true or the lane is
   // closed.
   bool Push(Entry entry, const std::function<bool()>& cancelled);
-  void WakeProducers() { queue_.WakeProducers(); }
+  void WakeProducers() { queue_->WakeProducers(); }
 
   // No more entries: the batcher flushes what is queued and stops.
   void Close();
-  // Waits until every batch is finished, or `deadline`. True when drained.
+  // Waits until every batch is finished, or `deadline` on the lane's clock.
+  // True when drained.
   bool WaitDrained(SteadyTime deadline);
   // Stops retrying: batches not yet delivered are abandoned. Pushes already in
   // the sink are waited for (sinks bound them with their own timeouts).
@@ -103,9 +108,9 @@ class Lane {
 
   LaneKind kind() const { return kind_; }
   const LaneStats& stats() const { return stats_; }
-  size_t queued_entries() const { return queue_.queued(); }
-  size_t held_bytes() const { return queue_.held_bytes(); }
-  size_t held_entries() const { return queue_.held_entries(); }
+  size_t queued_entries() const { return queue_->queued(); }
+  size_t held_bytes() const { return queue_->held_bytes(); }
+  size_t held_entries() const { return queue_->held_entries(); }
   const LaneOptions& options() const { return options_; }
 
  private:
@@ -126,12 +131,12 @@ class Lane {
   const LaneOptions options_;
   Sink* const sink_;
   CommitTracker* const tracker_;
-  const Clock* const clock_;
+  Clock* const clock_;
   DropHandler on_drop_;
   FatalHandler on_fatal_;
   const bool needs_empty_push_;  // transactional sink: checkpoint-only batches are pushed too
 
-  LaneQueue queue_;
+  std::unique_ptr<LaneBuffer> queue_;
   LaneStats stats_;
 
   std::mutex mu_;
