@@ -18,10 +18,10 @@ class RealClock final : public Clock {
   }
   SteadyTime SteadyNow() const override { return std::chrono::steady_clock::now(); }
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 SteadyTime deadline, const std::function<bool()>& pred) override {
+                 SteadyTime deadline, const std::function<bool()>& pred) const override {
     return cv.wait_until(lock, deadline, pred);
   }
-  void SleepUntil(SteadyTime deadline) override { std::this_thread::sleep_until(deadline); }
+  void SleepUntil(SteadyTime deadline) const override { std::this_thread::sleep_until(deadline); }
 };
 
 }  // namespace
@@ -42,7 +42,7 @@ SteadyTime ManualClock::SteadyNow() const {
 }
 
 bool ManualClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                            SteadyTime deadline, const std::function<bool()>& pred) {
+                            SteadyTime deadline, const std::function<bool()>& pred) const {
   if (pred()) return true;
   std::multiset<SteadyTime>::iterator slot;
   {
@@ -71,7 +71,7 @@ bool ManualClock::WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_v
   return result;
 }
 
-void ManualClock::SleepUntil(SteadyTime deadline) {
+void ManualClock::SleepUntil(SteadyTime deadline) const {
   std::mutex m;
   std::condition_variable cv;
   std::unique_lock<std::mutex> l(m);

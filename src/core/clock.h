@@ -32,17 +32,18 @@ class Clock {
   // the state `pred` reads, and whoever changes that state notifies `cv`
   // (exactly as with std::condition_variable::wait_until). Returns `pred()`
   // as last evaluated, with `lock` held.
+  // Const: waiting does not change the clock, so code holding a `const Clock*` can wait.
   virtual bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                         SteadyTime deadline, const std::function<bool()>& pred) = 0;
+                         SteadyTime deadline, const std::function<bool()>& pred) const = 0;
   bool WaitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Duration d,
-               const std::function<bool()>& pred) {
+               const std::function<bool()>& pred) const {
     return WaitUntil(lock, cv, SteadyNow() + d, pred);
   }
 
   // Blocks until this clock's steady time reaches `deadline`. Not
   // interruptible: code that must react to a stop uses WaitUntil.
-  virtual void SleepUntil(SteadyTime deadline) = 0;
-  void SleepFor(Duration d) { SleepUntil(SteadyNow() + d); }
+  virtual void SleepUntil(SteadyTime deadline) const = 0;
+  void SleepFor(Duration d) const { SleepUntil(SteadyNow() + d); }
 
   // The process-wide real clock.
   static Clock* Real();
@@ -67,8 +68,8 @@ class ManualClock : public Clock {
   int64_t NowUnixNanos() const override;
   SteadyTime SteadyNow() const override;
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 SteadyTime deadline, const std::function<bool()>& pred) override;
-  void SleepUntil(SteadyTime deadline) override;
+                 SteadyTime deadline, const std::function<bool()>& pred) const override;
+  void SleepUntil(SteadyTime deadline) const override;
 
   void Advance(Duration d);
   // Advances exactly to the earliest deadline any thread is waiting for (no-op
@@ -86,7 +87,7 @@ class ManualClock : public Clock {
   mutable std::condition_variable waiters_changed_;
   int64_t unix_nanos_;
   Duration steady_{Duration::zero()};
-  std::multiset<SteadyTime> deadlines_;  // one per blocked waiter
+  mutable std::multiset<SteadyTime> deadlines_;  // one per blocked waiter
 };
 
 }  // namespace forcepipe

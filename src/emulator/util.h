@@ -44,10 +44,10 @@ class OffsetClock final : public Clock {
   // Waits run on `base` with the deadline moved back by the offset at the time
   // of the call (an Advance during a wait does not shorten it).
   bool WaitUntil(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                 SteadyTime deadline, const std::function<bool()>& pred) override {
+                 SteadyTime deadline, const std::function<bool()>& pred) const override {
     return base_->WaitUntil(lock, cv, deadline - Duration(offset_.load()), pred);
   }
-  void SleepUntil(SteadyTime deadline) override {
+  void SleepUntil(SteadyTime deadline) const override {
     base_->SleepUntil(deadline - Duration(offset_.load()));
   }
   void Advance(Duration d) { offset_.fetch_add(d.count()); }

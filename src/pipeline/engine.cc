@@ -26,7 +26,7 @@ class Engine::Context final : public SourceContext {
   bool stopping() const override { return engine_->stop_requested_.load(); }
   bool WaitFor(Duration d) override {
     std::unique_lock<std::mutex> l(engine_->mu_);
-    engine_->waits_->WaitFor(l, engine_->cv_, d, [&] { return stopping(); });
+    engine_->clock_->WaitFor(l, engine_->cv_, d, [&] { return stopping(); });
     return !stopping();
   }
   Result<std::optional<std::string>> LoadCheckpoint(std::string_view key) override {
@@ -56,7 +56,6 @@ Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sourc
       owned_store_(std::move(store)),
       store_(sink_->checkpoint_store() ? sink_->checkpoint_store() : owned_store_.get()),
       clock_(clock),
-      waits_(const_cast<Clock*>(clock)),
       coordinator_(coordinator),
       dead_letters_(options_.dead_letter_path) {
   // A transactional sink commits checkpoints itself; the tracker only orders.
@@ -71,7 +70,7 @@ Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Source>> sourc
     // keeps its commits in production order.
     if (sink_->checkpoint_store()) o.max_in_flight = 1;
     o.max_in_flight = std::min(o.max_in_flight, std::max(1, sink_->max_in_flight()));
-    return std::make_unique<Lane>(kind, o, sink_.get(), tracker, waits_, drop);
+    return std::make_unique<Lane>(kind, o, sink_.get(), tracker, clock_, drop);
   };
   streaming_ = make_lane(LaneKind::kStreaming, options_.streaming, streaming_tracker_.get());
   bulk_ = make_lane(LaneKind::kBulk, options_.bulk, bulk_tracker_.get());
@@ -195,7 +194,7 @@ Status Engine::Run() {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return stop_requested_.load() || sources_finished_ == sources_.size(); });
   }
-  SteadyTime deadline = waits_->SteadyNow() +
+  SteadyTime deadline = clock_->SteadyNow() +
                         std::chrono::duration_cast<SteadyTime::duration>(options_.shutdown_grace);
   bool all_finished;
   {

@@ -96,10 +96,6 @@ class Engine {
   std::unique_ptr<CheckpointStore> owned_store_;
   CheckpointStore* store_;
   const Clock* clock_;
-  // The same clock, for waits (source pacing, shutdown grace, lanes). Clock is
-  // safe for concurrent use; its waits do not change time, but they are not
-  // const methods and the registry hands out a const Clock*.
-  Clock* waits_;
   Coordinator* coordinator_;
   // One tracker per lane: each lane orders its own batches, so a slow bulk
   // batch never holds back streaming commits (a source's keys live in one lane).

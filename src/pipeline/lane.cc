@@ -6,8 +6,8 @@
 
 namespace forcepipe {
 
-Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, Clock* clock,
-           DropHandler on_drop, std::unique_ptr<LaneBuffer> buffer)
+Lane::Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker,
+           const Clock* clock, DropHandler on_drop, std::unique_ptr<LaneBuffer> buffer)
     : kind_(kind),
       options_(options),
       sink_(sink),

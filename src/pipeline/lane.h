@@ -81,7 +81,7 @@ class Lane {
   // runs on `clock`, so a ManualClock drives them. `buffer` is the lane's
   // LaneBuffer (see lane_queue.h); null means an in-memory LaneQueue sized by
   // `options`.
-  Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, Clock* clock,
+  Lane(LaneKind kind, LaneOptions options, Sink* sink, CommitTracker* tracker, const Clock* clock,
        DropHandler on_drop = nullptr, std::unique_ptr<LaneBuffer> buffer = nullptr);
   ~Lane();
 
@@ -131,7 +131,7 @@ class Lane {
   const LaneOptions options_;
   Sink* const sink_;
   CommitTracker* const tracker_;
-  Clock* const clock_;
+  const Clock* const clock_;
   DropHandler on_drop_;
   FatalHandler on_fatal_;
   const bool needs_empty_push_;  // transactional sink: checkpoint-only batches are pushed too

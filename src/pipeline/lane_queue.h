@@ -56,7 +56,7 @@ class LaneBuffer {
 // The in-memory LaneBuffer. `clock` (not owned) times PopUntil.
 class LaneQueue final : public LaneBuffer {
  public:
-  LaneQueue(size_t max_entries, size_t max_bytes, Clock* clock = Clock::Real())
+  LaneQueue(size_t max_entries, size_t max_bytes, const Clock* clock = Clock::Real())
       : max_entries_(max_entries), max_bytes_(max_bytes), clock_(clock) {}
 
   bool Push(Entry& entry, const std::function<bool()>& cancelled) override {
@@ -129,7 +129,7 @@ class LaneQueue final : public LaneBuffer {
 
   const size_t max_entries_;
   const size_t max_bytes_;
-  Clock* const clock_;
+  const Clock* const clock_;
   mutable std::mutex mu_;
   std::condition_variable not_full_;
   std::condition_variable not_empty_;
