@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "sinks/sql/dialect.h"
 #include "sinks/sql/schema.h"
 
 namespace forcepipe::sql {
@@ -199,7 +200,7 @@ Result<Connection*> SqlStore::Writer() {
     if (!migrated_) {
       // First connection: check, then create or migrate the schema (whichever
       // of Open, Load or Commit comes first).
-      if (c->backend() == Backend::kSqlite) FP_RETURN_IF_ERROR(QuickCheck(*c));
+      if (Dialect::For(c->backend()).has_quick_check()) FP_RETURN_IF_ERROR(QuickCheck(*c));
       Status s = Migrate(*c, kSchemaVersion, clock_->NowUnixNanos() / 1'000'000);
       if (!s.ok()) return s.WithContext(options_.dsn.Redacted());
       FP_RETURN_IF_ERROR(VerifyTables(*c));
@@ -211,9 +212,9 @@ Result<Connection*> SqlStore::Writer() {
 }
 
 Status SqlStore::Begin(Connection* c) {
-  // IMMEDIATE: take SQLite's write lock now, so the transaction never fails
-  // half-way on a lock upgrade against the pruner.
-  return c->Execute(c->backend() == Backend::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  // SQLite: IMMEDIATE, so the transaction never fails half-way on a lock
+  // upgrade against the pruner.
+  return c->Execute(Dialect::For(c->backend()).begin_write());
 }
 
 void SqlStore::Rollback(Connection* c) { (void)c->Execute("ROLLBACK"); }
@@ -221,10 +222,8 @@ void SqlStore::Rollback(Connection* c) { (void)c->Execute("ROLLBACK"); }
 Status SqlStore::InsertRows(Connection* c, const std::vector<PreparedRow>& rows, size_t lo,
                             size_t hi, uint64_t& inserted, uint64_t& objects) {
   const int64_t now_ms = clock_->NowUnixNanos() / 1'000'000;
-  const Backend b = c->backend();
-  const std::string_view on_conflict = b == Backend::kMariaDb
-                                           ? " ON DUPLICATE KEY UPDATE event_uuid = event_uuid"
-                                           : " ON CONFLICT DO NOTHING";
+  const Dialect& d = Dialect::For(c->backend());
+  const std::string_view on_conflict = d.insert_ignore();
   // MariaDB: one prepared single-row statement executed for many rows at
   // once (array binding) instead of multi-row SQL text.
   const bool bulk = c->can_bulk() && options_.use_bulk;
@@ -241,7 +240,7 @@ Status SqlStore::InsertRows(Connection* c, const std::vector<PreparedRow>& rows,
   // kMariaDbStatementBytes of values, whatever the count.
   auto shapes = [&](size_t n, size_t chunk, auto&& row_bytes) {
     std::vector<size_t> out;
-    if (b == Backend::kMariaDb) {
+    if (d.statements_bounded_by_bytes()) {
       for (size_t i = 0; i < n;) {
         size_t count = 0, bytes = 0;
         while (i + count < n && count < chunk) {
@@ -410,15 +409,7 @@ Status SqlStore::UpsertCheckpoints(Connection* c, const CheckpointMap& values, u
     params.push_back(now_ms);
     params.push_back(static_cast<int64_t>(epoch));
   }
-  if (c->backend() == Backend::kMariaDb) {
-    sql +=
-        " ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), "
-        "epoch = VALUES(epoch)";
-  } else {
-    sql +=
-        " ON CONFLICT (\"key\") DO UPDATE SET value = excluded.value, updated_at = "
-        "excluded.updated_at, epoch = excluded.epoch";
-  }
+  sql += Dialect::For(c->backend()).upsert_checkpoint();
   return c->Execute(sql, params);
 }
 
@@ -426,7 +417,7 @@ Result<std::vector<Rejection>> SqlStore::WriteBatch(const Batch& batch) {
   // SQLite stores JSON as TEXT with no CHECK (schema v2): validate here, so an
   // entry that is not JSON is refused exactly as PostgreSQL (JSONB) and
   // MariaDB (JSON_VALID) refuse it, without a parse inside the transaction.
-  const bool validate_json = options_.dsn.backend == Backend::kSqlite;
+  const bool validate_json = Dialect::For(options_.dsn.backend).validates_json_in_client();
   std::vector<Rejection> invalid;
   std::vector<PreparedRow> rows;
   rows.reserve(batch.entries.size());
@@ -567,7 +558,7 @@ Status SqlStore::Commit(const CommitRequest& request) {
     // The epoch row is the commit lock: every Commit serialises on it, so the
     // fencing and compare-and-swap checks see a stable state.
     std::string lock = "SELECT epoch FROM checkpoint_epoch WHERE id = 1";
-    if (c->backend() != Backend::kSqlite) lock += " FOR UPDATE";
+    lock += Dialect::For(c->backend()).lock_rows();
     FP_ASSIGN_OR_RETURN(auto erows, c->Query(lock));
     const uint64_t max_epoch = erows.empty() ? 0 : static_cast<uint64_t>(ToInt(erows[0][0]));
     // Epoch 0 is unfenced only while no commit has carried an epoch.
@@ -621,7 +612,7 @@ Result<uint64_t> SqlStore::PruneOnce(const std::atomic<bool>* stop) {
     FP_ASSIGN_OR_RETURN(pruner_, Connect(options_.dsn, options_.connect));
   }
   Connection* c = pruner_.get();
-  const Backend b = c->backend();
+  const Dialect& d = Dialect::For(c->backend());
   const int64_t now_ms = clock_->NowUnixNanos() / 1'000'000;
   const int64_t limit = std::max(1, options_.prune_batch);
 
@@ -629,19 +620,7 @@ Result<uint64_t> SqlStore::PruneOnce(const std::atomic<bool>* stop) {
   // ORDER BY ts_ms makes every planner walk the (…, ts_ms) index in order and
   // stop after `limit` rows (README.md shows the plans).
   auto bounded_delete = [&](std::string_view table, const std::string& cond) {
-    const std::string t(table);
-    const std::string tail = " ORDER BY ts_ms LIMIT " + std::to_string(limit);
-    switch (b) {
-      case Backend::kSqlite:
-        return "DELETE FROM " + t + " WHERE rowid IN (SELECT rowid FROM " + t + " WHERE " + cond +
-               tail + ")";
-      case Backend::kPostgres:
-        return "DELETE FROM " + t + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + t + " WHERE " +
-               cond + tail + "))";
-      case Backend::kMariaDb:
-        break;
-    }
-    return "DELETE FROM " + t + " WHERE " + cond + tail;
+    return d.BoundedDelete(table, cond, limit);
   };
   auto loop = [&](const std::string& sql, const std::vector<Param>& params,
                   std::atomic<uint64_t>& counter, uint64_t& total) -> Status {
@@ -714,7 +693,7 @@ Result<uint64_t> SqlStore::PruneOnce(const std::atomic<bool>* stop) {
       std::string(
           " AND NOT EXISTS (SELECT 1 FROM event_objects o WHERE o.event_uuid = "
           "events.event_uuid") +
-      (b == Backend::kPostgres ? " OFFSET 0)" : ")");
+      std::string(d.close_not_exists());
   for (const auto& [etype, age] : rules) {
     std::vector<Param> p = {std::string_view(etype), now_ms - ms(age)};
     FP_RETURN_IF_ERROR(loop(bounded_delete("events", "event_type = ? AND ts_ms < ?" + unreferenced),

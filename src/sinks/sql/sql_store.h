@@ -4,7 +4,7 @@
 // migration, batch writes (events + event_objects + checkpoints in one
 // transaction), the checkpoint store contract, retention pruning, and the
 // per-record history query. Dialect differences are confined to the SQL text
-// chosen here (schema.cc holds the DDL).
+// chosen by the Dialect (dialect.h; schema.cc holds the DDL).
 //
 // Thread safety: all methods are safe to call concurrently. Writes and
 // checkpoint operations share the writer connection under one mutex; pruning
