@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <set>
 
+#include "sinks/sql/dialect.h"
 #include "sinks/sql/schema.h"
 
 namespace forcepipe::sql {
@@ -77,12 +78,6 @@ constexpr size_t kMariaDbStatementBytes = 4 << 20;
 // written with INSERTs before COPY is tried again.
 constexpr int kCopyCooldownBatches = 8;
 
-std::string Placeholders(size_t n) {
-  std::string s;
-  for (size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
-  return s;
-}
-
 // "" when `text` is one valid JSON document (RFC 8259, UTF-8), else why not.
 std::string InvalidJson(std::string_view text) {
   thread_local simdjson::dom::parser parser;
@@ -126,7 +121,10 @@ struct SqlStore::PreparedRow {
 };
 
 SqlStore::SqlStore(StoreOptions options, const Clock* clock)
-    : options_(std::move(options)), clock_(clock) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      pruner_(&options_, clock_, &counters_),
+      reader_(&options_) {}
 
 SqlStore::~SqlStore() = default;
 
@@ -135,24 +133,7 @@ Status SqlStore::Open() {
   return Writer().status();
 }
 
-Status SqlStore::OpenExisting() {
-  std::lock_guard<std::mutex> l(reader_mu_);
-  ConnectOptions o = options_.connect;
-  o.create = false;
-  FP_ASSIGN_OR_RETURN(auto c, Connect(options_.dsn, o));
-  FP_ASSIGN_OR_RETURN(int version, ReadSchemaVersion(*c));
-  if (version == 0) {
-    return Status::NotFound(options_.dsn.Redacted() +
-                            ": no forcepipe event store here (run the sql sink first)");
-  }
-  if (version > kSchemaVersion) {
-    return Status::FailedPrecondition(options_.dsn.Redacted() + ": schema version " +
-                                      std::to_string(version) +
-                                      " was written by a newer forcepipe; upgrade forcepipe");
-  }
-  reader_ = std::move(c);
-  return Status::Ok();
-}
+Status SqlStore::OpenExisting() { return reader_.OpenExisting(); }
 
 Status SqlStore::QuickCheck(Connection& c) {
   auto rows = c.Query("PRAGMA quick_check");
@@ -199,7 +180,7 @@ Result<Connection*> SqlStore::Writer() {
     if (!migrated_) {
       // First connection: check, then create or migrate the schema (whichever
       // of Open, Load or Commit comes first).
-      if (c->backend() == Backend::kSqlite) FP_RETURN_IF_ERROR(QuickCheck(*c));
+      if (Dialect::For(c->backend()).has_quick_check()) FP_RETURN_IF_ERROR(QuickCheck(*c));
       Status s = Migrate(*c, kSchemaVersion, clock_->NowUnixNanos() / 1'000'000);
       if (!s.ok()) return s.WithContext(options_.dsn.Redacted());
       FP_RETURN_IF_ERROR(VerifyTables(*c));
@@ -211,9 +192,9 @@ Result<Connection*> SqlStore::Writer() {
 }
 
 Status SqlStore::Begin(Connection* c) {
-  // IMMEDIATE: take SQLite's write lock now, so the transaction never fails
-  // half-way on a lock upgrade against the pruner.
-  return c->Execute(c->backend() == Backend::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+  // SQLite: IMMEDIATE, so the transaction never fails half-way on a lock
+  // upgrade against the pruner.
+  return c->Execute(Dialect::For(c->backend()).begin_write());
 }
 
 void SqlStore::Rollback(Connection* c) { (void)c->Execute("ROLLBACK"); }
@@ -221,10 +202,8 @@ void SqlStore::Rollback(Connection* c) { (void)c->Execute("ROLLBACK"); }
 Status SqlStore::InsertRows(Connection* c, const std::vector<PreparedRow>& rows, size_t lo,
                             size_t hi, uint64_t& inserted, uint64_t& objects) {
   const int64_t now_ms = clock_->NowUnixNanos() / 1'000'000;
-  const Backend b = c->backend();
-  const std::string_view on_conflict = b == Backend::kMariaDb
-                                           ? " ON DUPLICATE KEY UPDATE event_uuid = event_uuid"
-                                           : " ON CONFLICT DO NOTHING";
+  const Dialect& d = Dialect::For(c->backend());
+  const std::string_view on_conflict = d.insert_ignore();
   // MariaDB: one prepared single-row statement executed for many rows at
   // once (array binding) instead of multi-row SQL text.
   const bool bulk = c->can_bulk() && options_.use_bulk;
@@ -241,7 +220,7 @@ Status SqlStore::InsertRows(Connection* c, const std::vector<PreparedRow>& rows,
   // kMariaDbStatementBytes of values, whatever the count.
   auto shapes = [&](size_t n, size_t chunk, auto&& row_bytes) {
     std::vector<size_t> out;
-    if (b == Backend::kMariaDb) {
+    if (d.statements_bounded_by_bytes()) {
       for (size_t i = 0; i < n;) {
         size_t count = 0, bytes = 0;
         while (i + count < n && count < chunk) {
@@ -410,15 +389,7 @@ Status SqlStore::UpsertCheckpoints(Connection* c, const CheckpointMap& values, u
     params.push_back(now_ms);
     params.push_back(static_cast<int64_t>(epoch));
   }
-  if (c->backend() == Backend::kMariaDb) {
-    sql +=
-        " ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), "
-        "epoch = VALUES(epoch)";
-  } else {
-    sql +=
-        " ON CONFLICT (\"key\") DO UPDATE SET value = excluded.value, updated_at = "
-        "excluded.updated_at, epoch = excluded.epoch";
-  }
+  sql += Dialect::For(c->backend()).upsert_checkpoint();
   return c->Execute(sql, params);
 }
 
@@ -426,7 +397,7 @@ Result<std::vector<Rejection>> SqlStore::WriteBatch(const Batch& batch) {
   // SQLite stores JSON as TEXT with no CHECK (schema v2): validate here, so an
   // entry that is not JSON is refused exactly as PostgreSQL (JSONB) and
   // MariaDB (JSON_VALID) refuse it, without a parse inside the transaction.
-  const bool validate_json = options_.dsn.backend == Backend::kSqlite;
+  const bool validate_json = Dialect::For(options_.dsn.backend).validates_json_in_client();
   std::vector<Rejection> invalid;
   std::vector<PreparedRow> rows;
   rows.reserve(batch.entries.size());
@@ -567,7 +538,7 @@ Status SqlStore::Commit(const CommitRequest& request) {
     // The epoch row is the commit lock: every Commit serialises on it, so the
     // fencing and compare-and-swap checks see a stable state.
     std::string lock = "SELECT epoch FROM checkpoint_epoch WHERE id = 1";
-    if (c->backend() != Backend::kSqlite) lock += " FOR UPDATE";
+    lock += Dialect::For(c->backend()).lock_rows();
     FP_ASSIGN_OR_RETURN(auto erows, c->Query(lock));
     const uint64_t max_epoch = erows.empty() ? 0 : static_cast<uint64_t>(ToInt(erows[0][0]));
     // Epoch 0 is unfenced only while no commit has carried an epoch.
@@ -607,169 +578,13 @@ Status SqlStore::Commit(const CommitRequest& request) {
   return s;
 }
 
-Status SqlStore::PruneStatement(Connection* c, const std::string& sql,
-                                std::span<const Param> params, int64_t& affected) {
-  affected = 0;
-  return c->Execute(sql, params, &affected);
-}
-
 Result<uint64_t> SqlStore::PruneOnce(const std::atomic<bool>* stop) {
-  if (options_.retention.empty() && options_.object_retention.empty()) return uint64_t{0};
-  std::lock_guard<std::mutex> l(prune_mu_);
-  if (!pruner_ || pruner_->broken()) {
-    pruner_.reset();
-    FP_ASSIGN_OR_RETURN(pruner_, Connect(options_.dsn, options_.connect));
-  }
-  Connection* c = pruner_.get();
-  const Backend b = c->backend();
-  const int64_t now_ms = clock_->NowUnixNanos() / 1'000'000;
-  const int64_t limit = std::max(1, options_.prune_batch);
-
-  // Builds one bounded DELETE on `table` for the oldest rows matching `cond`.
-  // ORDER BY ts_ms makes every planner walk the (…, ts_ms) index in order and
-  // stop after `limit` rows (README.md shows the plans).
-  auto bounded_delete = [&](std::string_view table, const std::string& cond) {
-    const std::string t(table);
-    const std::string tail = " ORDER BY ts_ms LIMIT " + std::to_string(limit);
-    switch (b) {
-      case Backend::kSqlite:
-        return "DELETE FROM " + t + " WHERE rowid IN (SELECT rowid FROM " + t + " WHERE " + cond +
-               tail + ")";
-      case Backend::kPostgres:
-        return "DELETE FROM " + t + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + t + " WHERE " +
-               cond + tail + "))";
-      case Backend::kMariaDb:
-        break;
-    }
-    return "DELETE FROM " + t + " WHERE " + cond + tail;
-  };
-  auto loop = [&](const std::string& sql, const std::vector<Param>& params,
-                  std::atomic<uint64_t>& counter, uint64_t& total) -> Status {
-    while (!(stop && stop->load())) {
-      int64_t n = 0;
-      Status s = PruneStatement(c, sql, params, n);
-      if (!s.ok()) {
-        if (c->broken()) pruner_.reset();
-        return s;
-      }
-      counter += static_cast<uint64_t>(n);
-      total += static_cast<uint64_t>(n);
-      if (n < limit) break;
-    }
-    return Status::Ok();
-  };
-  auto ms = [](Duration d) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  };
-
-  // The event_type rules: the listed ones, plus "*" expanded to every other
-  // type present (found by a loose index scan of events_type_ts, one seek per
-  // distinct type), so each DELETE below is a range on an (event_type, ts_ms)
-  // index.
-  std::map<std::string, Duration> rules;
-  std::optional<Duration> star;
-  for (const auto& [t, d] : options_.retention) {
-    if (t == "*") {
-      star = d;
-    } else {
-      rules[t] = d;
-    }
-  }
-  if (star) {
-    auto types = c->Query(
-        "WITH RECURSIVE t (v) AS (SELECT MIN(event_type) FROM events UNION ALL SELECT (SELECT "
-        "MIN(event_type) FROM events WHERE event_type > t.v) FROM t WHERE t.v IS NOT NULL) "
-        "SELECT v FROM t WHERE v IS NOT NULL");
-    if (!types.ok()) {
-      if (c->broken()) pruner_.reset();
-      return types.status();
-    }
-    for (const auto& r : *types) rules.emplace(r[0].value_or(""), *star);  // listed types win
-  }
-  uint64_t objects_total = 0, events_total = 0;
-
-  // 1. event_objects rows by object type (overrides).
-  for (const auto& [otype, age] : options_.object_retention) {
-    std::vector<Param> p = {std::string_view(otype), now_ms - ms(age)};
-    FP_RETURN_IF_ERROR(loop(bounded_delete("event_objects", "object_type = ? AND ts_ms < ?"), p,
-                            counters_.objects_pruned, objects_total));
-  }
-  // 2. event_objects rows by their event's type, except overridden object types.
-  std::string not_overridden;
-  if (!options_.object_retention.empty()) {
-    not_overridden =
-        " AND object_type NOT IN (" + Placeholders(options_.object_retention.size()) + ")";
-  }
-  for (const auto& [etype, age] : rules) {
-    std::vector<Param> p = {std::string_view(etype), now_ms - ms(age)};
-    for (const auto& [otype, _] : options_.object_retention) p.push_back(std::string_view(otype));
-    FP_RETURN_IF_ERROR(
-        loop(bounded_delete("event_objects", "event_type = ? AND ts_ms < ?" + not_overridden), p,
-             counters_.objects_pruned, objects_total));
-  }
-  // 3. events past their type's age that no event_objects row references.
-  // (PostgreSQL: OFFSET 0 keeps NOT EXISTS a per-row index probe instead of a
-  // hash anti-join over all of event_objects.)
-  const std::string unreferenced =
-      std::string(
-          " AND NOT EXISTS (SELECT 1 FROM event_objects o WHERE o.event_uuid = "
-          "events.event_uuid") +
-      (b == Backend::kPostgres ? " OFFSET 0)" : ")");
-  for (const auto& [etype, age] : rules) {
-    std::vector<Param> p = {std::string_view(etype), now_ms - ms(age)};
-    FP_RETURN_IF_ERROR(loop(bounded_delete("events", "event_type = ? AND ts_ms < ?" + unreferenced),
-                            p, counters_.events_pruned, events_total));
-  }
-  counters_.prune_runs++;
-  return events_total;
+  return pruner_.PruneOnce(stop);
 }
 
 Result<std::vector<HistoryRow>> SqlStore::QueryHistory(const std::string& record_id, int limit,
                                                        const std::string& type) {
-  if (limit <= 0) limit = 100;
-  std::lock_guard<std::mutex> l(reader_mu_);
-  if (!reader_ || reader_->broken()) {
-    reader_.reset();
-    // Never create: a reader racing the writer's first open must not make the
-    // database (or race its schema and WAL setup); it waits for the writer.
-    ConnectOptions o = options_.connect;
-    o.create = false;
-    FP_ASSIGN_OR_RETURN(reader_, Connect(options_.dsn, o));
-  }
-  std::string sql =
-      "SELECT e.event_uuid, o.object_type, e.source, e.event_type, e.ts_ms, e.replay_position, "
-      "e.change_type, e.commit_user, e.transaction_key, e.changed_fields, e.payload "
-      "FROM event_objects o JOIN events e ON e.event_uuid = o.event_uuid WHERE o.object_id = ?";
-  std::vector<Param> p = {std::string_view(record_id)};
-  if (!type.empty()) {
-    sql += " AND (e.event_type = ? OR e.change_type = ?)";
-    p.push_back(std::string_view(type));
-    p.push_back(std::string_view(type));
-  }
-  sql += " ORDER BY o.ts_ms DESC, o.event_uuid DESC LIMIT " + std::to_string(limit);
-  auto rows = reader_->Query(sql, p);
-  if (!rows.ok()) {
-    if (reader_->broken()) reader_.reset();
-    return rows.status();
-  }
-  std::vector<HistoryRow> out;
-  out.reserve(rows->size());
-  for (auto& r : *rows) {
-    HistoryRow h;
-    h.event_uuid = r[0].value_or("");
-    h.object_type = r[1].value_or("");
-    h.source = r[2].value_or("");
-    h.event_type = r[3].value_or("");
-    h.ts_ms = ToInt(r[4]);
-    h.replay_position = r[5].value_or("");
-    h.change_type = r[6];
-    h.commit_user = r[7];
-    h.transaction_key = r[8];
-    h.changed_fields = r[9];
-    h.payload = r[10].value_or("");
-    out.push_back(std::move(h));
-  }
-  return out;
+  return reader_.QueryHistory(record_id, limit, type);
 }
 
 }  // namespace forcepipe::sql

@@ -1,14 +1,14 @@
 #pragma once
 
-// SqlStore: the event store's logic over one Connection per use — schema
-// migration, batch writes (events + event_objects + checkpoints in one
-// transaction), the checkpoint store contract, retention pruning, and the
-// per-record history query. Dialect differences are confined to the SQL text
-// chosen here (schema.cc holds the DDL).
+// SqlStore: the event store — the writer (schema migration, batch writes:
+// events + event_objects + checkpoints in one transaction, the checkpoint
+// store contract; here), plus the pruner (sql_pruner.h, retention) and the
+// reader (sql_reader.h, per-record history) it delegates to. Dialect differences are confined to
+// the SQL text chosen by the Dialect (dialect.h; schema.cc holds the DDL).
 //
 // Thread safety: all methods are safe to call concurrently. Writes and
-// checkpoint operations share the writer connection under one mutex; pruning
-// and history each use their own connection, so neither blocks behind the
+// checkpoint operations share the writer connection under mu_; the pruner and
+// the reader each own their connection and lock, so neither blocks behind the
 // other's work in the client (the database arbitrates).
 
 #include <atomic>
@@ -27,60 +27,11 @@
 #include "core/status.h"
 #include "sinks/sql/connection.h"
 #include "sinks/sql/dsn.h"
+#include "sinks/sql/sql_pruner.h"
+#include "sinks/sql/sql_reader.h"
+#include "sinks/sql/store_types.h"
 
 namespace forcepipe::sql {
-
-// The schema version this build writes and understands. A database whose
-// version is higher was migrated by a newer forcepipe: refuse to start.
-inline constexpr int kSchemaVersion = 2;
-
-struct StoreOptions {
-  Dsn dsn;
-  ConnectOptions connect;
-  // Max age of events by event_type; key "*" applies to every type not listed.
-  // An event type with no rule (and no "*") is kept forever.
-  std::map<std::string, Duration> retention;
-  // Max age of event_objects rows by object type (e.g. "Contact"), overriding
-  // the event_type rule for links to that object type.
-  std::map<std::string, Duration> object_retention;
-  int prune_batch = 1000;  // rows per DELETE
-  // Rows per multi-row INSERT statement, within the backend's parameter limit
-  // (MariaDB: also at most 4 MiB of values per statement).
-  int insert_chunk = 1000;
-  // PostgreSQL: write a batch with COPY (fast path, falling back to the
-  // idempotent INSERTs when COPY fails, e.g. on a re-delivered event).
-  bool use_copy = true;
-  // MariaDB: bulk execution of a prepared statement (array binding) instead
-  // of multi-row SQL text.
-  bool use_bulk = true;
-};
-
-// One row of a record's history, newest first.
-struct HistoryRow {
-  std::string event_uuid;
-  std::string object_type;
-  std::string source;
-  std::string event_type;
-  int64_t ts_ms = 0;
-  std::string replay_position;
-  std::optional<std::string> change_type;
-  std::optional<std::string> commit_user;
-  std::optional<std::string> transaction_key;
-  std::optional<std::string> changed_fields;  // JSON array text
-  std::string payload;                        // the Entry line (JSON)
-};
-
-struct StoreCounters {
-  std::atomic<uint64_t> events_inserted{0};
-  std::atomic<uint64_t> objects_inserted{0};
-  std::atomic<uint64_t> events_duplicate{0};  // already present (re-delivery)
-  std::atomic<uint64_t> rejected{0};
-  std::atomic<uint64_t> events_pruned{0};
-  std::atomic<uint64_t> objects_pruned{0};
-  std::atomic<uint64_t> prune_runs{0};
-  std::atomic<uint64_t> batches_copied{0};  // PostgreSQL: written by COPY
-  std::atomic<uint64_t> copy_fallbacks{0};  // COPY failed, batch redone with INSERTs
-};
 
 // The identity an entry is stored under: metadata event_id, else a
 // deterministic id derived from the source label and the checkpoint position
@@ -150,8 +101,6 @@ class SqlStore final : public CheckpointStore {
                   uint64_t& objects);
   Status UpsertCheckpoints(Connection* c, const CheckpointMap& values, uint64_t epoch,
                            int64_t now_ms);
-  Status PruneStatement(Connection* c, const std::string& sql, std::span<const Param> params,
-                        int64_t& affected);
 
   const StoreOptions options_;
   const Clock* clock_;
@@ -162,10 +111,8 @@ class SqlStore final : public CheckpointStore {
   bool migrated_ = false;
   // Batches left to write with INSERTs after a COPY failed (guarded by mu_).
   int copy_cooldown_ = 0;
-  std::mutex prune_mu_;  // guards pruner_
-  std::unique_ptr<Connection> pruner_;
-  std::mutex reader_mu_;  // guards reader_
-  std::unique_ptr<Connection> reader_;
+  SqlPruner pruner_;  // its own connection and lock
+  SqlReader reader_;  // its own connection and lock
 };
 
 }  // namespace forcepipe::sql
