@@ -187,6 +187,36 @@ uint32_t BatchPlan::FindOrResolve(const LabelSet* labels, const LabelPolicy& pol
 
 Encoder::Encoder(EncoderOptions options) : options_(options) {}
 
+size_t Encoder::BuildSuffix(const Batch& batch, const BatchPlan& plan, uint32_t index) {
+  suffix_.clear();
+  if (!options_.metadata_in_line) return options_.max_line_bytes;
+  const Entry& e = batch.entries[index];
+  const auto& extra = plan.extra_metadata_of(index);
+  if (e.structured_metadata.empty() && extra.empty()) return options_.max_line_bytes;
+  suffix_.append(" metadata={");
+  bool first = true;
+  auto add = [&](const Label& l) {
+    if (!first) suffix_.push_back(',');
+    first = false;
+    AppendJsonString(&suffix_, l.name);
+    suffix_.push_back(':');
+    AppendJsonString(&suffix_, l.value);
+  };
+  for (const Label& l : e.structured_metadata) add(l);
+  for (const Label* l : extra) add(*l);
+  suffix_.push_back('}');
+  // Keep at least a short line prefix; CapLine needs room for its marker.
+  constexpr size_t kMinLine = 64;
+  return options_.max_line_bytes > suffix_.size() + kMinLine
+             ? options_.max_line_bytes - suffix_.size()
+             : kMinLine;
+}
+
+size_t Encoder::LineSize(const Batch& batch, const BatchPlan& plan, uint32_t index) {
+  size_t cap = BuildSuffix(batch, plan, index);
+  return CapLine(batch.entries[index].line, cap).size() + suffix_.size();
+}
+
 Encoder::~Encoder() {
   if (zs_) {
     deflateEnd(zs_);
@@ -246,11 +276,14 @@ void Encoder::EncodeProtobuf(const Batch& batch, const BatchPlan& plan) {
       const Entry& e = batch.entries[keys_[k].index];
       size_t ts = TimestampMsgSize(Split(e.timestamp_ns));
       size_t n = LenFieldSize(ts);
-      size_t line_len = CapLine(e.line, options_.max_line_bytes).size();
+      size_t cap = BuildSuffix(batch, plan, keys_[k].index);
+      size_t line_len = CapLine(e.line, cap).size() + suffix_.size();
       if (line_len > 0) n += LenFieldSize(line_len);
-      for (const Label& l : e.structured_metadata) n += LenFieldSize(PairMsgSize(l));
-      for (const Label* l : plan.extra_metadata_of(keys_[k].index)) {
-        n += LenFieldSize(PairMsgSize(*l));
+      if (!options_.metadata_in_line) {
+        for (const Label& l : e.structured_metadata) n += LenFieldSize(PairMsgSize(l));
+        for (const Label* l : plan.extra_metadata_of(keys_[k].index)) {
+          n += LenFieldSize(PairMsgSize(*l));
+        }
       }
       keys_[k].size = uint32_t(n);
       entries += LenFieldSize(n);
@@ -284,15 +317,18 @@ void Encoder::EncodeProtobuf(const Batch& batch, const BatchPlan& plan) {
         *p++ = char(Tag(2, kVarint));
         p = PutVarint(p, uint64_t(t.nanos));
       }
-      CappedLine line = CapLine(e.line, options_.max_line_bytes);
-      if (line.size() > 0) {
+      CappedLine line = CapLine(e.line, BuildSuffix(batch, plan, keys_[k].index));
+      if (line.size() + suffix_.size() > 0) {
         *p++ = char(Tag(2, kLen));  // EntryAdapter.line
-        p = PutVarint(p, line.size());
+        p = PutVarint(p, line.size() + suffix_.size());
         p = PutBytes(p, line.prefix);
         if (line.truncated) p = PutBytes(p, kTruncationMarker);
+        p = PutBytes(p, suffix_);
       }
-      for (const Label& l : e.structured_metadata) p = PutPair(p, l);
-      for (const Label* l : plan.extra_metadata_of(keys_[k].index)) p = PutPair(p, *l);
+      if (!options_.metadata_in_line) {
+        for (const Label& l : e.structured_metadata) p = PutPair(p, l);
+        for (const Label* l : plan.extra_metadata_of(keys_[k].index)) p = PutPair(p, *l);
+      }
     }
   }
 }
@@ -316,12 +352,13 @@ void Encoder::EncodeJson(const Batch& batch, const BatchPlan& plan) {
       int n = snprintf(num, sizeof(num), "%lld", static_cast<long long>(e.timestamp_ns));
       raw_.append(num, size_t(n));
       raw_.append("\",\"");
-      CappedLine line = CapLine(e.line, options_.max_line_bytes);
+      CappedLine line = CapLine(e.line, BuildSuffix(batch, plan, keys_[k].index));
       AppendJsonChars(&raw_, line.prefix);
       if (line.truncated) raw_.append(kTruncationMarker);
+      AppendJsonChars(&raw_, suffix_);
       raw_.push_back('"');
       const auto& extra = plan.extra_metadata_of(keys_[k].index);
-      if (!e.structured_metadata.empty() || !extra.empty()) {
+      if (!options_.metadata_in_line && (!e.structured_metadata.empty() || !extra.empty())) {
         raw_.append(",{");
         bool first_md = true;
         auto add = [&](const Label& l) {

@@ -93,6 +93,11 @@ struct EncoderOptions {
   Encoding encoding = Encoding::kProtobuf;
   Compression json_compression = Compression::kNone;  // JSON only
   size_t max_line_bytes = kDefaultMaxLineBytes;
+  // Degraded mode for a server that refuses structured metadata: no metadata
+  // is sent; each line becomes `<line> metadata={"name":"value",...}` (a JSON
+  // object, in the order the entry carries it), capped as a whole at
+  // max_line_bytes (the line part is cut, the metadata kept).
+  bool metadata_in_line = false;
 };
 
 class Encoder {
@@ -112,6 +117,18 @@ class Encoder {
   // Encodes the entries of `batch` at `indexes` (any order, no duplicates).
   Body Encode(const Batch& batch, const BatchPlan& plan, std::span<const uint32_t> indexes);
 
+  // Changes the line cap and metadata mode for the next Encode calls (the
+  // sink learns both from the server). REQUIRES: max_line_bytes >= 64.
+  void SetLineOptions(size_t max_line_bytes, bool metadata_in_line) {
+    options_.max_line_bytes = max_line_bytes;
+    options_.metadata_in_line = metadata_in_line;
+  }
+  const EncoderOptions& options() const { return options_; }
+
+  // The length in bytes of entry `index`'s line as the next Encode sends it
+  // (what Loki's "entry with length 'N'" names).
+  size_t LineSize(const Batch& batch, const BatchPlan& plan, uint32_t index);
+
   // The serialized, uncompressed form of the last Encode (for tests).
   std::string_view last_uncompressed() const { return raw_; }
 
@@ -126,12 +143,16 @@ class Encoder {
   void EncodeProtobuf(const Batch& batch, const BatchPlan& plan);
   void EncodeJson(const Batch& batch, const BatchPlan& plan);
   void Gzip();
+  // metadata_in_line: builds entry `index`'s " metadata={...}" suffix into
+  // suffix_ and returns the cap for the line part.
+  size_t BuildSuffix(const Batch& batch, const BatchPlan& plan, uint32_t index);
 
   EncoderOptions options_;
   std::vector<Key> keys_;
   std::vector<size_t> run_sizes_;
   std::string raw_;
   std::string compressed_;
+  std::string suffix_;
   z_stream* zs_ = nullptr;
 };
 

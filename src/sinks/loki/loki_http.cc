@@ -67,6 +67,16 @@ HttpClient::~HttpClient() {
 HttpResponse HttpClient::Post(const std::string& url, std::string_view body,
                               std::string_view content_type, std::string_view content_encoding,
                               std::string_view tenant) {
+  return Perform(url, true, body, content_type, content_encoding, tenant);
+}
+
+HttpResponse HttpClient::Get(const std::string& url, std::string_view tenant) {
+  return Perform(url, false, {}, {}, {}, tenant);
+}
+
+HttpResponse HttpClient::Perform(const std::string& url, bool post, std::string_view body,
+                                 std::string_view content_type, std::string_view content_encoding,
+                                 std::string_view tenant) {
   HttpResponse r;
   CURL* c = static_cast<CURL*>(curl_);
   if (!c) {
@@ -76,9 +86,13 @@ HttpResponse HttpClient::Post(const std::string& url, std::string_view body,
   curl_easy_reset(c);  // keeps the connection cache
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  if (post) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  } else {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
   curl_easy_setopt(
       c, CURLOPT_TIMEOUT_MS,
       static_cast<long>(
@@ -111,7 +125,7 @@ HttpResponse HttpClient::Post(const std::string& url, std::string_view body,
     line.append(value);
     headers = curl_slist_append(headers, line.c_str());
   };
-  add("Content-Type", content_type);
+  if (!content_type.empty()) add("Content-Type", content_type);
   if (!content_encoding.empty()) add("Content-Encoding", content_encoding);
   if (!tenant.empty()) add("X-Scope-OrgID", tenant);
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip

@@ -39,7 +39,8 @@ struct HttpResponse {
 
 class HttpClient {
  public:
-  static constexpr size_t kMaxBody = 4096;
+  // Bodies beyond this are cut (a 400 naming many entries stays whole).
+  static constexpr size_t kMaxBody = 256 * 1024;
 
   explicit HttpClient(HttpOptions options);
   ~HttpClient();
@@ -50,8 +51,14 @@ class HttpClient {
   // `content_encoding` non-empty adds Content-Encoding.
   HttpResponse Post(const std::string& url, std::string_view body, std::string_view content_type,
                     std::string_view content_encoding, std::string_view tenant);
+  // GETs `url` (readiness, build info, effective config), with the same auth
+  // and extra headers as Post.
+  HttpResponse Get(const std::string& url, std::string_view tenant);
 
  private:
+  HttpResponse Perform(const std::string& url, bool post, std::string_view body,
+                       std::string_view content_type, std::string_view content_encoding,
+                       std::string_view tenant);
   HttpOptions options_;
   void* curl_ = nullptr;  // CURL*
   std::string auth_header_;

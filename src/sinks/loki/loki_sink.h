@@ -57,6 +57,10 @@ struct LokiSinkOptions {
   size_t max_request_bytes = 3 * 1024 * 1024;
   Duration max_retry_after = std::chrono::minutes(5);
   int max_in_flight = 8;
+  // First wait after a 429 (doubles up to 30 s), through the injected clock.
+  Duration rate_limit_backoff = std::chrono::seconds(1);
+  // Probe /ready, /loki/api/v1/status/buildinfo and /config at Start.
+  bool probe_server = true;
 };
 
 // Counters, for metrics and tests.
@@ -68,6 +72,8 @@ struct LokiSinkStats {
   uint64_t splits = 0;            // requests split in halves
   uint64_t retryable = 0;         // pushes that returned Retryable
   uint64_t auth_failures = 0;     // 401/403 responses
+  uint64_t rate_limited = 0;      // 429 responses
+  std::map<std::string, uint64_t> rate_limited_by_tenant;
 };
 
 class LokiSink : public Sink {
@@ -78,6 +84,11 @@ class LokiSink : public Sink {
   ~LokiSink() override;
 
   std::string_view kind() const override { return "loki"; }
+  // Probes the server (when probe_server): /ready, logs the version from
+  // /loki/api/v1/status/buildinfo, and reads limits_config from /config
+  // (max_line_size, ingestion_burst_size_mb, allow_structured_metadata).
+  // Never fails: an unreachable server only leaves the configured limits.
+  Status Start() override;
   PushOutcome Push(const Batch& batch) override;
   int max_in_flight() const override { return options_.max_in_flight; }
 
@@ -101,8 +112,24 @@ class LokiSink : public Sink {
   PushOutcome Send(PushContext& ctx, const Batch& batch, std::span<const uint32_t> indexes,
                    const std::string& tenant, std::vector<Rejection>* rejected);
 
+  // A 400: Loki stored what it did not name. Rejects exactly the named
+  // entries, re-sends only refused-for-metadata streams in line mode, or (when
+  // the message names nothing known) rejects all as "possibly refused".
+  PushOutcome HandleBadRequest(PushContext& ctx, const Batch& batch,
+                               std::span<const uint32_t> indexes, const std::string& tenant,
+                               const loki::HttpResponse& r, std::vector<Rejection>* rejected,
+                               int depth = 0);
+  bool MetadataInLine(const std::string& tenant) const;
+  size_t TenantMaxBytes(const std::string& tenant) const;
+
   LokiSinkOptions options_;
   loki::LabelPolicy policy_;
+  mutable std::mutex limits_mu_;
+  size_t server_max_line_ = 0;                      // 0 = unknown
+  std::map<std::string, size_t> tenant_max_bytes_;  // learned from 429s
+  std::map<std::string, bool> metadata_in_line_;    // tenants refusing metadata
+  bool server_disallows_metadata_ = false;
+  std::map<std::string, uint64_t> rate_limited_;  // 429s by tenant
   std::string push_url_;
   std::string log_url_;  // push_url_ without credentials
   const Clock* clock_;
@@ -118,7 +145,7 @@ class LokiSink : public Sink {
 
   struct Counters {
     std::atomic<uint64_t> requests{0}, entries_accepted{0}, entries_rejected{0}, lines_truncated{0},
-        splits{0}, retryable{0}, auth_failures{0};
+        splits{0}, retryable{0}, auth_failures{0}, rate_limited{0};
   } counters_;
 };
 

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "sinks/loki/proto/push.pb.h"
 
@@ -176,6 +177,24 @@ Status LokiReceiver::Start(int port, const std::string& host) {
   server_->Get("/ready", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ready", "text/plain");
   });
+  server_->Get(
+      "/loki/api/v1/status/buildinfo", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"version":"3.4.6-receiver","revision":"test","branch":"test"})",
+                        "application/json");
+      });
+  server_->Get("/config", [this](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string y = "target: all\nlimits_config:\n";
+    y += "  ingestion_rate_mb: 4\n";
+    y += "  ingestion_burst_size_mb: " +
+         (burst_bytes_ == SIZE_MAX ? std::string("6")
+                                   : std::to_string(double(burst_bytes_) / (1024 * 1024))) +
+         "\n";
+    y += "  max_line_size: " + std::to_string(max_line_bytes_) + "B\n";
+    y += "  max_line_size_truncate: false\n";
+    y += std::string("  allow_structured_metadata: ") + (allow_metadata_ ? "true" : "false") + "\n";
+    res.set_content(y, "text/plain");
+  });
   server_->Post("/loki/api/v1/push", [this](const httplib::Request& req, httplib::Response& res) {
     ReceivedRequest r;
     for (const auto& [k, v] : req.headers) r.headers[k] = v;
@@ -254,6 +273,21 @@ void LokiReceiver::SetMaxMessageBytes(size_t bytes, int status) {
   too_large_status_ = status;
 }
 
+void LokiReceiver::SetAllowStructuredMetadata(bool allow) {
+  std::lock_guard<std::mutex> l(mu_);
+  allow_metadata_ = allow;
+}
+
+void LokiReceiver::SetIngestionBurstBytes(size_t burst) {
+  std::lock_guard<std::mutex> l(mu_);
+  burst_bytes_ = burst;
+}
+
+void LokiReceiver::SetSharding(bool on) {
+  std::lock_guard<std::mutex> l(mu_);
+  sharding_ = on;
+}
+
 void LokiReceiver::OnStored(std::function<void(const std::vector<ReceivedEntry>&)> fn) {
   std::lock_guard<std::mutex> l(mu_);
   on_stored_ = std::move(fn);
@@ -301,24 +335,80 @@ void LokiReceiver::Handle(const std::string& raw_body, ReceivedRequest r, int* s
                          std::to_string(max_message_bytes_) + ")"
                    : "request body too large";
     } else {
-      std::string first_error;
-      for (const auto& e : r.entries) {
+      size_t line_bytes = 0;
+      for (const auto& e : r.entries) line_bytes += e.line.size();
+      ++push_count_;
+      if (line_bytes > burst_bytes_) {
+        *status = 429;
+        *reply = "Ingestion rate limit exceeded for user " +
+                 (r.tenant.empty() ? std::string("fake") : r.tenant) +
+                 " (limit: " + std::to_string(burst_bytes_) +
+                 " bytes/sec) while attempting to ingest '" + std::to_string(r.entries.size()) +
+                 "' lines totaling '" + std::to_string(line_bytes) +
+                 "' bytes, reduce log volume or contact your Loki administrator to see if the "
+                 "limit can be increased";
+        r.status = *status;
+        requests_.push_back(std::move(r));
+        l.unlock();
+        cv_.notify_all();
+        return;
+      }
+      // The server echoes a stream's labels sorted, as `{a="b", c="d"}`.
+      auto echo = [](const ReceivedEntry& e) {
+        std::string out = "{";
+        for (const auto& [k, v] : e.label_map) {
+          if (out.size() > 1) out += ", ";
+          out += k + "=\"";
+          for (char c : v) {
+            if (c == '"' || c == '\\') out.push_back('\\');
+            if (c == '\n') {
+              out += "\\n";
+              continue;
+            }
+            out.push_back(c);
+          }
+          out += "\"";
+        }
+        return out + "}";
+      };
+      std::set<std::string> md_streams;
+      if (!allow_metadata_) {
+        for (const auto& e : r.entries) {
+          if (!e.metadata.empty()) md_streams.insert(echo(e));
+        }
+      }
+      std::vector<std::string> errors;
+      for (const auto& s : md_streams) {
+        errors.push_back("stream '" + s +
+                         "' includes structured metadata, but this feature is disallowed. Please "
+                         "see `limits_config.allow_structured_metadata` or contact your Loki "
+                         "administrator to enable it.");
+      }
+      int shard = sharding_ ? int(push_count_ % 2) : 0;
+      for (auto& e : r.entries) {
         std::string err;
+        std::string stream = echo(e);
+        if (md_streams.count(stream)) continue;
         if (!reject_needle_.empty() && e.line.find(reject_needle_) != std::string::npos) {
           err = reject_reason_;
         } else if (e.line.size() > max_line_bytes_) {
           err = "Max entry size '" + std::to_string(max_line_bytes_) +
-                "' bytes exceeded for stream '" + e.labels + "'";
+                "' bytes exceeded for stream '" + stream + "' while adding an entry with length '" +
+                std::to_string(e.line.size()) + "' bytes";
         }
-        if (err.empty()) {
-          to_store.push_back(e);
-        } else if (first_error.empty()) {
-          first_error = err;
+        if (!err.empty()) {
+          errors.push_back(err);
+          continue;
         }
+        e.shard = shard;
+        auto& last = last_in_shard_[{stream, shard}];
+        if (last.first == e.timestamp_ns && last.second == e.line) continue;  // dedup in shard
+        last = {e.timestamp_ns, e.line};
+        to_store.push_back(e);
       }
-      if (!first_error.empty()) {
+      if (!errors.empty()) {
         *status = 400;
-        *reply = first_error + "\n";
+        for (const auto& err : errors) *reply += err + "\n";
       }
     }
     r.status = *status;

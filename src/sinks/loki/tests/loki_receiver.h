@@ -43,6 +43,7 @@ struct ReceivedEntry {
   int64_t timestamp_ns = 0;
   std::string line;
   std::vector<std::pair<std::string, std::string>> metadata;  // in order sent
+  int shard = 0;  // the __stream_shard__ it was stored in (sharding on)
 };
 
 struct ReceivedRequest {
@@ -85,6 +86,17 @@ class LokiReceiver {
   void RejectLinesContaining(std::string needle, std::string reason);
   void SetMaxLineBytes(size_t bytes);
   void SetMaxMessageBytes(size_t bytes, int status = 500);
+  // Loki 3.x behaviours. With metadata disallowed, each stream of a request
+  // whose entries carry structured metadata is refused whole (400, Loki's
+  // text) while the other streams are stored. A request whose lines total more
+  // than `burst` bytes is refused 429 (Loki's text, no Retry-After) every time.
+  // Sharding (on by default): each request's streams land in shard
+  // request_number % 2, and only an entry equal (timestamp and line) to the
+  // previous entry of the same stream *and shard* is dropped, so a re-sent
+  // entry may be stored twice, as on a real Loki 3.x.
+  void SetAllowStructuredMetadata(bool allow);
+  void SetIngestionBurstBytes(size_t burst);
+  void SetSharding(bool on);
   // Called (under no lock) for each stored entry of a request before the
   // response is sent.
   void OnStored(std::function<void(const std::vector<ReceivedEntry>&)> fn);
@@ -111,6 +123,11 @@ class LokiReceiver {
   size_t max_line_bytes_ = 256 * 1024;
   size_t max_message_bytes_ = SIZE_MAX;
   int too_large_status_ = 500;
+  bool allow_metadata_ = true;
+  size_t burst_bytes_ = SIZE_MAX;
+  bool sharding_ = true;
+  uint64_t push_count_ = 0;
+  std::map<std::pair<std::string, int>, std::pair<int64_t, std::string>> last_in_shard_;
   std::function<void(const std::vector<ReceivedEntry>&)> on_stored_;
   std::vector<ReceivedRequest> requests_;
   std::vector<ReceivedEntry> stored_;
