@@ -48,6 +48,9 @@ class ServerTest : public ::testing::Test {
                                                                 LaneKind::kStreaming, true));
     EngineOptions eo;
     eo.streaming.batch_interval = std::chrono::milliseconds(5);
+    // The engine waits on clock_ (a ManualClock): batches close on size, not on the
+    // interval, unless a test advances the clock.
+    eo.streaming.batch_max_entries = 20;
     eo.streaming.retry.initial = std::chrono::milliseconds(1);
     eo.streaming.retry.max = std::chrono::milliseconds(5);
     eo.shutdown_grace = std::chrono::milliseconds(200);
@@ -123,7 +126,11 @@ TEST_F(ServerTest, ReadyzTurns503WhileSinkFailsPastThresholdAndRecovers) {
             std::string::npos)
       << r2->body;
   down = false;
-  ASSERT_TRUE(WaitUntil([&] { return sink_.delivered_count() == 20; }));
+  // The retry backoff waits on the manual clock: drive it until the batch is retried.
+  ASSERT_TRUE(WaitUntil([&] {
+    clock_.AdvanceToNextDeadline();
+    return sink_.delivered_count() == 20;
+  }));
   ASSERT_TRUE(WaitUntil([&] {
     auto r = c.Get("/readyz");
     return r && r->status == 200;
@@ -283,7 +290,11 @@ TEST(ServerReadiness, SourceHealthProblemIsNotReadyWithTheReasonAndHealthyZero) 
       << r->body;
   EXPECT_EQ(healthy_metric().back(), '0') << healthy_metric();
   source->unhealthy_ = false;
-  ASSERT_TRUE(WaitUntil([&] { return source->reports_ == 2; }));
+  // The source paces itself with ctx.WaitFor on the engine's ManualClock: drive it.
+  ASSERT_TRUE(WaitUntil([&] {
+    clock.Advance(std::chrono::milliseconds(5));
+    return source->reports_ == 2;
+  }));
   r = c.Get("/readyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
