@@ -132,6 +132,9 @@ class PubSubSourceTest : public ::testing::Test {
   std::unique_ptr<emulator::Emulator> emu_;
   CollectingSink sink_;
   MemoryCheckpointStore store_;
+  // For tests that run the engine on a ManualClock: it must outlive the engine, whose
+  // waits use it until TearDown stops it.
+  ManualClock manual_clock_;
   std::unique_ptr<Engine> engine_;
   PubSubSource* source_ = nullptr;
   salesforce::TokenProvider* tokens_ = nullptr;  // owned by source_
@@ -470,10 +473,15 @@ TEST_F(PubSubSourceTest, UnreachableEndpointMakesTheSourceUnhealthyAfterTheThres
   auto o = SourceOptions({"/data/AccountChangeEvent"});
   o.client.endpoint = "127.0.0.1:" + std::to_string(port);
   o.unhealthy_after = std::chrono::seconds(60);
-  ManualClock clock;
+  ManualClock& clock = manual_clock_;
   StartEngine(std::move(o), &clock);
   auto health = [&] { return engine_->SourceProblems(0).second; };
-  ASSERT_TRUE(WaitUntil([&] { return source_->counters(0).reconnects.load() >= 3; }));
+  // The reconnect backoff (10..200 ms) waits on the engine's ManualClock: step it from one
+  // backoff deadline to the next (well under a second of manual time in all).
+  ASSERT_TRUE(WaitUntil([&] {
+    clock.AdvanceToNextDeadline();
+    return source_->counters(0).reconnects.load() >= 3;
+  }));
   EXPECT_EQ(health(), "") << "a few failed connects within the threshold are not a problem yet";
   clock.Advance(std::chrono::seconds(61));
   ASSERT_TRUE(WaitUntil([&] { return !health().empty(); }))
