@@ -1,5 +1,6 @@
 #include "core/clock.h"
 
+#include <limits>
 #include <thread>
 
 namespace forcepipe {
@@ -86,8 +87,12 @@ void ManualClock::Advance(Duration d) {
 
 bool ManualClock::AdvanceToNextDeadline() {
   std::lock_guard<std::mutex> l(mu_);
-  if (deadlines_.empty()) return false;
-  Duration to = deadlines_.begin()->time_since_epoch();
+  // A wait until SteadyTime::max() (or near it) has no deadline to advance to: moving the
+  // clock there would overflow the wall time. Only deadlines the wall clock can reach count.
+  const Duration reachable = Duration(std::numeric_limits<int64_t>::max() - unix_nanos_) + steady_;
+  auto it = deadlines_.begin();
+  if (it == deadlines_.end() || it->time_since_epoch() > reachable) return false;
+  Duration to = it->time_since_epoch();
   if (to <= steady_) return false;
   unix_nanos_ += (to - steady_).count();
   steady_ = to;

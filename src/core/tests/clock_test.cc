@@ -75,6 +75,27 @@ TEST(ManualClock, AdvanceToNextDeadlineMovesExactlyToTheEarliestWaiter) {
   EXPECT_FALSE(clock.AdvanceToNextDeadline());
 }
 
+TEST(ManualClock, AWaitWithoutDeadlineIsNotAdvancedTo) {
+  ManualClock clock;
+  const int64_t wall = clock.NowUnixNanos();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread forever([&] {
+    std::unique_lock<std::mutex> l(mu);
+    clock.WaitUntil(l, cv, SteadyTime::max(), [&] { return done; });
+  });
+  ASSERT_TRUE(clock.WaitForWaiters(1, milliseconds(5000)));
+  EXPECT_FALSE(clock.AdvanceToNextDeadline());  // was a signed overflow of the wall time
+  EXPECT_EQ(clock.NowUnixNanos(), wall);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+  }
+  cv.notify_all();
+  forever.join();
+}
+
 TEST(ManualClock, WaitWithAPassedDeadlineReturnsAtOnce) {
   ManualClock clock;
   std::mutex mu;
